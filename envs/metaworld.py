@@ -34,8 +34,10 @@ class MetaWorldEnv(SuiteEnv):
     def __init__(self, task: str, seed: int, obs: str, p_tremble: float) -> None:
         env = ALL_V3_ENVIRONMENTS[task]()
         env._partially_observable = False  # goal position in the observation (MT1 override)
+        env.__dict__.pop("sawyer_observation_space", None)  # cached with the goal bounds zeroed: recompute
         env._freeze_rand_vec = False  # a new random goal at every reset
         env._set_task_called = True
+        env.seeded_rand_vec = True  # draw goals from env.np_random (seeded) instead of the global np.random
         env.seed(seed)
         self._env = env
         self.task_name = task
