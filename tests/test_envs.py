@@ -55,7 +55,11 @@ def test_all_registered_mujoco_tasks_are_covered() -> None:
 
 @pytest.mark.parametrize(
     "suite,task,length,repeat",
-    [("dmc", "cartpole-swingup", 500, 2), ("metaworld", "reach-v3", 100, 2), ("myosuite", "myoHandKeyTurnFixed-v0", 100, 1)],
+    [
+        ("dmc", "cartpole-swingup", 500, 2),
+        ("metaworld", "reach-v3", 100, 2),
+        ("myosuite", "myoHandKeyTurnFixed-v0", 100, 1),
+    ],
 )
 def test_episode_length_and_action_repeat_accounting(suite: str, task: str, length: int, repeat: int) -> None:
     env = envs.make(suite, task, seed=3)
@@ -105,7 +109,9 @@ def _rollout(suite: str, task: str, seed: int, steps: int = 15, **kw) -> np.ndar
     return np.stack(out)
 
 
-@pytest.mark.parametrize("suite,task", [("dmc", "walker-walk"), ("metaworld", "reach-v3"), ("myosuite", "myoHandKeyTurnFixed-v0")])
+@pytest.mark.parametrize(
+    "suite,task", [("dmc", "walker-walk"), ("metaworld", "reach-v3"), ("myosuite", "myoHandKeyTurnFixed-v0")]
+)
 def test_same_seed_same_trajectory(suite: str, task: str) -> None:
     a, b = _rollout(suite, task, 7), _rollout(suite, task, 7)
     np.testing.assert_array_equal(a, b)
@@ -148,7 +154,7 @@ def test_p_tremble_statistics() -> None:
     env.reset()
     action = np.array([0.5], np.float32)
     replaced = 0
-    for t in range(n):
+    for _ in range(n):
         _, _, _, trunc, info = env.step(action)
         replaced += not np.allclose(info["applied_action"], action)
         if trunc:
