@@ -49,9 +49,13 @@ class SuiteEnv(gym.Env):
         """Reset the simulator (reseeding it if `seed` is given); return the flat state obs."""
         raise NotImplementedError
 
-    def _raw_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, float]:
-        """One simulator step: (state obs, reward, terminated, success in {0,1} or nan if undefined)."""
+    def _raw_step(self, action: np.ndarray) -> tuple[Any, float, bool, float]:
+        """One simulator step: (native obs, reward, terminated, success in {0,1} or nan if undefined)."""
         raise NotImplementedError
+
+    def _state(self, native_obs: Any) -> np.ndarray:
+        """Native observation -> flat float32 state (called once per agent step, not per repeat)."""
+        return native_obs
 
     def _render_rgb(self) -> np.ndarray:
         """64x64x3 uint8 frame of the current state (only suites that support obs='rgb')."""
@@ -94,7 +98,7 @@ class SuiteEnv(gym.Env):
         info: dict[str, Any] = {"env_steps": self._agent_steps * repeat, "applied_action": action}
         if self.wmil_spec.has_success:
             info["success"] = float(success)
-        return self._observe(obs), float(total_reward), bool(terminated), bool(truncated), info
+        return self._observe(self._state(obs)), float(total_reward), bool(terminated), bool(truncated), info
 
     def _observe(self, state: np.ndarray, reset: bool = False) -> np.ndarray:
         if self.wmil_spec.obs_mode == "state":

@@ -43,20 +43,20 @@ class DMCEnv(SuiteEnv):
         )
         super().__init__(spec, seed, p_tremble)
 
-    def _flat(self, observation) -> np.ndarray:
+    def _state(self, observation) -> np.ndarray:
         return flatten_obs({k: observation[k] for k in self._keys})
 
     def _raw_reset(self, seed: int | None) -> np.ndarray:
         if seed is not None:
             self._env.task.random.seed(seed)
-        return self._flat(self._env.reset().observation)
+        return self._state(self._env.reset().observation)
 
     def _raw_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, float]:
         if self._act_scale is not None:
             action = action * self._act_scale[0] + self._act_scale[1]
         ts = self._env.step(action)
         # DMC tasks never terminate early; the episode ends by our time limit.
-        return self._flat(ts.observation), float(ts.reward or 0.0), False, float("nan")
+        return ts.observation, float(ts.reward or 0.0), False, float("nan")
 
     def _render_rgb(self) -> np.ndarray:
         return self._env.physics.render(IMAGE_SIZE, IMAGE_SIZE, camera_id=_camera(self._domain))

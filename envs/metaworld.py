@@ -55,7 +55,10 @@ class MetaWorldEnv(SuiteEnv):
 
     def _raw_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, float]:
         obs, reward, _, _, info = self._env.step(action)
-        return obs.astype(np.float32), float(reward), False, float(info["success"])
+        return obs, float(reward), False, float(info["success"])
+
+    def _state(self, native_obs: np.ndarray) -> np.ndarray:
+        return native_obs.astype(np.float32)
 
     @property
     def raw(self):

@@ -32,7 +32,10 @@ class MyoSuiteEnv(SuiteEnv):
 
     def _raw_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, float]:
         obs, reward, terminated, _, info = self._env.step(action)
-        return np.asarray(obs, dtype=np.float32), float(reward), bool(terminated), float(bool(info["solved"]))
+        return obs, float(reward), bool(terminated), float(bool(info["solved"]))
+
+    def _state(self, native_obs: np.ndarray) -> np.ndarray:
+        return np.asarray(native_obs, dtype=np.float32)
 
     def close(self) -> None:
         self._env.close()
