@@ -1,0 +1,150 @@
+"""Load `results/<suite>/<task>/<method>/<cell_id>/` (schema: results/README.md) into a `Results`.
+
+Hand-written because the layout is this project's own; pandas does the CSV parsing. A file that cannot be read
+becomes a `LoadProblem` naming it, and its cell stays in the ledger as `malformed`: the report never aborts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.results import CELL_COLUMNS, FRAME_COLUMNS, OURS, LoadProblem, Results
+from analysis.variants import assign_variants
+
+METRIC_COLUMNS = ("agent_step", "env_step", "metric", "value")
+MANIFEST_KEYS = ("cell_id", "suite", "task", "method", "seed", "status")
+
+
+class ResultsFileError(ValueError):
+    """A results file is malformed; the message names the file."""
+
+
+def flatten(d: dict[str, Any], prefix: str = "config.") -> dict[str, Any]:
+    """Nested dict -> {"config.a.b": value}; lists become strings so they can be grouped on."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = json.dumps(v) if isinstance(v, list) else v
+    return out
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Parse and check a manifest.json; raises ResultsFileError naming the file."""
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ResultsFileError(f"{path}: unreadable manifest ({e})") from e
+    if not isinstance(m, dict):
+        raise ResultsFileError(f"{path}: manifest is not a JSON object")
+    missing = [k for k in MANIFEST_KEYS if k not in m]
+    if missing:
+        raise ResultsFileError(f"{path}: manifest lacks {', '.join(missing)}")
+    return m
+
+
+def read_metrics(path: Path) -> pd.DataFrame:
+    """Parse and check a metrics.csv (agent_step, env_step, metric, value); raises ResultsFileError."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise ResultsFileError(f"{path}: unreadable CSV ({e})") from e
+    missing = [c for c in METRIC_COLUMNS if c not in df.columns]
+    if missing:
+        raise ResultsFileError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(METRIC_COLUMNS)}")
+    df = df[list(METRIC_COLUMNS)]
+    for col in ("agent_step", "env_step", "value"):
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() & df[col].notna()
+        if bad.any():
+            row = int(bad.idxmax()) + 2  # header is line 1
+            raise ResultsFileError(f"{path}: line {row}: non-numeric {col} {df[col][bad.idxmax()]!r}")
+        df[col] = num
+    return df.dropna(subset=["agent_step", "value"])
+
+
+def _cell_row(m: dict[str, Any], cell_dir: Path, status: str, error: str | None) -> dict[str, Any]:
+    ref = m.get("reference") or {}
+    spec = m.get("spec") or {}
+    prog = m.get("progress") or {}
+    git = m.get("git") or {}
+    row = {
+        "source": OURS, "suite": m["suite"], "task": m["task"], "method": m["method"], "seed": int(m["seed"]),
+        "cell_id": m["cell_id"], "status": status, "path": str(cell_dir), "n_rows": 0,
+        "last_agent_step": prog.get("agent_step"), "total_agent_steps": prog.get("total_agent_steps"),
+        "action_repeat": spec.get("action_repeat"),
+        "expert_return": ref.get("expert_return"), "random_return": ref.get("random_return"),
+        "expert_success": ref.get("expert_success"), "random_success": ref.get("random_success"),
+        "error": error, "config_hash": m.get("config_hash"), "git_commit": git.get("commit"),
+    }
+    row.update(flatten(m.get("config") or {}))
+    return row
+
+
+def _identity_from_path(cell_dir: Path) -> dict[str, Any]:
+    suite, task, method, cell_id = cell_dir.parts[-4:]
+    return {"suite": suite, "task": task, "method": method, "seed": -1, "cell_id": cell_id}
+
+
+def load_cell(cell_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None, list[LoadProblem]]:
+    """One cell: its ledger row, its metrics (None if unreadable) and any problems."""
+    problems: list[LoadProblem] = []
+    try:
+        m = read_manifest(cell_dir / "manifest.json")
+    except ResultsFileError as e:
+        problems.append(LoadProblem(str(cell_dir / "manifest.json"), str(e).split(": ", 1)[1]))
+        return _cell_row(_identity_from_path(cell_dir), cell_dir, "malformed", str(e)), None, problems
+    status = str(m["status"])
+    metrics_path = cell_dir / "metrics.csv"
+    if not metrics_path.exists():
+        if status == "done":
+            problems.append(LoadProblem(str(metrics_path), "missing although the cell is done"))
+            status = "malformed"
+        return _cell_row(m, cell_dir, status, m.get("error")), None, problems
+    try:
+        metrics = read_metrics(metrics_path)
+    except ResultsFileError as e:
+        problems.append(LoadProblem(str(metrics_path), str(e).split(": ", 1)[1]))
+        return _cell_row(m, cell_dir, "malformed", str(e)), None, problems
+    row = _cell_row(m, cell_dir, status, m.get("error"))
+    row["n_rows"] = len(metrics)
+    if row["last_agent_step"] is None and len(metrics):
+        row["last_agent_step"] = int(metrics["agent_step"].max())
+    return row, metrics, problems
+
+
+def find_cells(root: Path) -> list[Path]:
+    """Cell directories: exactly four levels below `root` (suite/task/method/cell_id)."""
+    return sorted(p for p in root.glob("*/*/*/*") if p.is_dir() and not p.name.startswith("."))
+
+
+def load_results(root: str | Path) -> Results:
+    """Walk a results tree into a `Results` (tidy frame + ledger + problems)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"results directory {root} does not exist")
+    rows, frames, problems = [], [], []
+    for cell_dir in find_cells(root):
+        row, metrics, probs = load_cell(cell_dir)
+        rows.append(row)
+        problems += probs
+        if metrics is not None and len(metrics):
+            metrics = metrics.assign(
+                source=OURS, suite=row["suite"], task=row["task"], method=row["method"], seed=row["seed"],
+                cell_id=row["cell_id"], config_hash=row["config_hash"], git_commit=row["git_commit"],
+            )
+            frames.append(metrics)
+    cells = pd.DataFrame(rows) if rows else pd.DataFrame(columns=CELL_COLUMNS)
+    cells = assign_variants(cells)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FRAME_COLUMNS)
+    if len(frame):
+        frame = frame.merge(cells[["cell_id", "variant"]], on="cell_id", how="left")[FRAME_COLUMNS]
+        for col in ("source", "suite", "task", "method", "variant", "metric", "cell_id"):
+            frame[col] = frame[col].astype("category")
+    return Results(frame, cells, problems)
