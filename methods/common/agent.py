@@ -1,0 +1,170 @@
+"""Shared online agent on the world-model core: acting (seed-phase random actions, MPPI or policy prior),
+the behavioural buffer, the update schedule, optimisers and exact-resume state. Subclasses supply the losses
+(`_update_once`) and how a planner scores action sequences (`_plan_value`).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs.spec import EnvSpec
+from experts.demos import Demos
+from methods.base import Method, Transition
+from methods.common.buffer import SliceBuffer
+from methods.common.config import ModelConfig, PlannerConfig
+from methods.common.planner import MPPI
+from methods.common.rng import rng_state, set_rng_state
+from methods.common.schedule import discount_heuristic, seed_steps
+from methods.common.world_model import WorldModel
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Optimisation and acting settings shared by world-model agents (TD-MPC2 defaults)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    lr: float = 3e-4
+    enc_lr_scale: float = 0.3  # TD-MPC2: encoder lr x 0.3
+    pi_adam_eps: float = 1e-5
+    grad_clip: float = 20.0
+    tau: float = 0.01  # Polyak coefficient of the target Q ensemble
+    rho: float = 0.5  # temporal weight over the horizon (λ in IQ-MPC)
+    batch_size: int = 256
+    mpc: bool = True  # plan with MPPI; False acts with the policy prior
+    seed_steps: int | None = None  # None: max(1000, 5 L)
+    discount: float | None = None  # None: TD-MPC2 heuristic from the episode length
+    updates_per_step: int = 1
+    buffer_capacity: int = 10_000  # initial rows; the buffer grows as needed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class WorldModelAgent(Method):
+    """Base for TD-MPC2-style agents: one `WorldModel`, Adam for the model (encoder lr scaled) and the policy."""
+
+    cfg: AgentConfig
+
+    def __init__(self, cfg: AgentConfig, spec: EnvSpec, demos: Demos | None, device: torch.device, seed: int):
+        super().__init__(cfg, spec, demos, device, seed)
+        torch.manual_seed(seed)
+        self.np_rng = np.random.default_rng(seed)
+        self.action_dim = spec.action_dim
+        self.horizon = cfg.planner.horizon
+        self.discount = cfg.discount if cfg.discount is not None else discount_heuristic(spec.episode_length)
+        self.seed_steps = cfg.seed_steps if cfg.seed_steps is not None else seed_steps(spec.episode_length)
+        self.model = WorldModel(spec.obs_shape, spec.action_dim, cfg.model).to(device)
+        enc = list(self.model.encoder.parameters())
+        enc_ids = {id(p) for p in enc}
+        rest = [p for p in self.model.model_parameters() if id(p) not in enc_ids]
+        self.optim = torch.optim.Adam(
+            [{"params": enc, "lr": cfg.lr * cfg.enc_lr_scale}, {"params": rest, "lr": cfg.lr}], lr=cfg.lr
+        )
+        self.pi_optim = torch.optim.Adam(self.model.pi_net.parameters(), lr=cfg.lr, eps=cfg.pi_adam_eps)
+        self.planner = MPPI(cfg.planner, spec.action_dim, device)
+        self.buffer = self._new_buffer(seed)
+        self.num_updates = 0
+        self.rho_weights = cfg.rho ** torch.arange(self.horizon + 1, dtype=torch.float32, device=device)
+
+    def _new_buffer(self, seed: int) -> SliceBuffer:
+        dtype = np.uint8 if len(self.spec.obs_shape) == 3 else np.float32
+        return SliceBuffer(self.spec.obs_shape, self.action_dim, self.horizon, obs_dtype=dtype,
+                           capacity=self.cfg.buffer_capacity, seed=seed)
+
+    # ----- acting -------------------------------------------------------------------------------------------------
+    def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(obs), device=self.device).unsqueeze(0)
+
+    @abstractmethod
+    def _plan_value(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Returns (N, 1) of action sequences (H, N, A) from latent z (1, L)."""
+
+    def _policy_rollout(self, z: torch.Tensor, n: int) -> torch.Tensor:
+        """(H, n, A) action sequences sampled from the policy prior along the latent dynamics."""
+        z = z.expand(n, -1)
+        out = []
+        for t in range(self.horizon):
+            a = self.model.pi(z).action
+            out.append(a)
+            if t < self.horizon - 1:
+                z = self.model.next(z, a)
+        return torch.stack(out)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, *, eval: bool, t0: bool = False) -> np.ndarray:
+        if not eval and len(self.buffer) < self.seed_steps:
+            return self.np_rng.uniform(-1, 1, self.action_dim).astype(np.float32)
+        self.model.eval()
+        z = self.model.encode(self._obs_tensor(obs))
+        if self.cfg.mpc:
+            a = self.planner.plan(lambda acts: self._plan_value(z, acts), lambda n: self._policy_rollout(z, n),
+                                  eval=eval, t0=t0)
+        else:
+            p = self.model.pi(z)
+            a = (p.mean if eval else p.action)[0]
+        self.model.train()
+        return a.cpu().numpy().astype(np.float32)
+
+    def observe(self, transition: Transition) -> None:
+        tr = transition
+        self.buffer.add(tr.obs, tr.action, tr.reward, tr.next_obs, bool(tr.terminated or tr.truncated))
+
+    # ----- learning -----------------------------------------------------------------------------------------------
+    def updates_total_due(self) -> int:
+        n = len(self.buffer)
+        return 0 if n < self.seed_steps else self.seed_steps + (n - self.seed_steps) * self.cfg.updates_per_step
+
+    @abstractmethod
+    def _update_once(self) -> dict[str, torch.Tensor]:
+        """One gradient update; returns metric tensors (converted to floats once, after the burst)."""
+
+    def update(self, step: int) -> dict[str, float]:
+        due = self.updates_total_due() - self.num_updates
+        metrics: dict[str, torch.Tensor] = {}
+        for _ in range(max(due, 0)):
+            metrics = self._update_once()
+            self.num_updates += 1
+        if not metrics:
+            return {}
+        out = {k: float(v) for k, v in metrics.items()}
+        out["train/updates"] = float(self.num_updates)
+        return out
+
+    def _step_model(self, loss: torch.Tensor) -> torch.Tensor:
+        """Backward + clip + Adam step for the model parameters; returns the pre-clip grad norm."""
+        self.optim.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.model_parameters(), self.cfg.grad_clip)
+        self.optim.step()
+        return norm.detach()
+
+    def _step_pi(self, loss: torch.Tensor) -> torch.Tensor:
+        self.pi_optim.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.model.pi_net.parameters(), self.cfg.grad_clip)
+        self.pi_optim.step()
+        return norm.detach()
+
+    # ----- exact resume -------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(), "optim": self.optim.state_dict(), "pi_optim": self.pi_optim.state_dict(),
+            "planner": self.planner.state_dict(), "buffer": self.buffer.state_dict(), "num_updates": self.num_updates,
+            "np_rng": self.np_rng.bit_generator.state, "rng": rng_state(self.device),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optim.load_state_dict(state["optim"])
+        self.pi_optim.load_state_dict(state["pi_optim"])
+        self.planner.load_state_dict(state["planner"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.num_updates = int(state["num_updates"])
+        self.np_rng.bit_generator.state = state["np_rng"]
+        set_rng_state(state["rng"], self.device)

@@ -1,0 +1,101 @@
+"""Vectorised ensemble of NormedLinear MLP heads (the Q ensemble): one batched computation over all heads.
+
+Weights are stored stacked, (E, in, out); a shared input is multiplied by all heads' first-layer weights in one
+matmul, later layers use `torch.baddbmm`. There is no Python loop over heads anywhere.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class EnsembleMLP(nn.Module):
+    """E independent MLPs in_dim -> hidden... -> out_dim; hidden layers are Linear -> (Dropout on the first)
+    -> LayerNorm -> Mish, the output layer is plain Linear (TD-MPC2's Q head).
+
+    forward(x) with x (N, in) shared by all heads or (E', N, in) per head returns (E', N, out).
+    `heads` (LongTensor) selects a subset of heads; only those are computed.
+    """
+
+    def __init__(self, num_heads: int, in_dim: int, hidden: list[int], out_dim: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.num_heads, self.in_dim, self.out_dim, self.dropout = num_heads, in_dim, out_dim, dropout
+        dims = [in_dim, *hidden, out_dim]
+        E = num_heads
+        pairs = list(zip(dims[:-1], dims[1:], strict=True))
+        self.weights = nn.ParameterList([nn.Parameter(torch.empty(E, i, o)) for i, o in pairs])
+        self.biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, o)) for _, o in pairs])
+        self.ln_weights = nn.ParameterList([nn.Parameter(torch.ones(E, 1, h)) for h in hidden])
+        self.ln_biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, h)) for h in hidden])
+        self.reset_parameters()
+
+    def reset_parameters(self, zero_last: bool = True) -> None:
+        """Truncated-normal (std 0.02) weights, zero biases, zero output weights (TD-MPC2's Q/reward init)."""
+        for w in self.weights:
+            nn.init.trunc_normal_(w, std=0.02)
+        if zero_last:
+            nn.init.zeros_(self.weights[-1])
+        for b in self.biases:
+            nn.init.zeros_(b)
+
+    def forward(self, x: torch.Tensor, heads: torch.Tensor | None = None, detach: bool = False) -> torch.Tensor:
+        """`detach=True` uses detached parameters (gradients reach the input only: TD-MPC2's policy-loss Q)."""
+
+        def sel(p: torch.Tensor) -> torch.Tensor:
+            p = p.detach() if detach else p
+            return p if heads is None else p.index_select(0, heads)
+
+        n_layers = len(self.weights)
+        w0 = sel(self.weights[0])
+        E = w0.shape[0]
+        if x.dim() == 2:  # shared input: one (N, in) @ (in, E*h) matmul for all heads
+            h = (x @ w0.permute(1, 0, 2).reshape(self.in_dim, -1)).view(x.shape[0], E, -1).transpose(0, 1)
+            h = h + sel(self.biases[0])
+        else:
+            h = torch.baddbmm(sel(self.biases[0]), x, w0)
+        for i in range(n_layers):
+            if i > 0:
+                h = torch.baddbmm(sel(self.biases[i]), h, sel(self.weights[i]))
+            if i == n_layers - 1:
+                break
+            if i == 0 and self.dropout > 0 and self.training:
+                h = F.dropout(h, self.dropout, training=True)
+            h = F.layer_norm(h, h.shape[-1:])
+            h = F.mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
+        return h
+
+    def head(self, i: int) -> nn.Sequential:
+        """Head `i` as an ordinary nn.Sequential (a copy; used to check the vectorisation)."""
+        from methods.common.layers import NormedLinear
+
+        layers: list[nn.Module] = []
+        n_layers = len(self.weights)
+        for k in range(n_layers):
+            w, b = self.weights[k][i], self.biases[k][i, 0]
+            if k < n_layers - 1:
+                lin = NormedLinear(w.shape[0], w.shape[1], dropout=self.dropout if k == 0 else 0.0)
+                lin.ln.weight.data.copy_(self.ln_weights[k][i, 0])
+                lin.ln.bias.data.copy_(self.ln_biases[k][i, 0])
+            else:
+                lin = nn.Linear(w.shape[0], w.shape[1])
+            lin.weight.data.copy_(w.t())
+            lin.bias.data.copy_(b)
+            layers.append(lin)
+        return nn.Sequential(*layers).train(self.training)
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A deep copy with gradients off (target network)."""
+    target = copy.deepcopy(module)
+    target.requires_grad_(False)
+    return target
+
+
+@torch.no_grad()
+def polyak_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """target <- (1 - tau) * target + tau * source, one fused multi-tensor op."""
+    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
