@@ -133,9 +133,9 @@ def _poi_indices(nx: int, ny: int, shape_x: tuple, shape_y: tuple, r: int, rng: 
 
 
 def probability_of_improvement(
-    pairs: dict[str, tuple[np.ndarray, np.ndarray]], reps: int, rng: np.random.RandomState,
+    pairs: dict, reps: int, rng: np.random.RandomState,
     size: float = 0.95, progress: bool = False,
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+) -> tuple[dict, dict]:
     """Same values as `rliable.library.get_interval_estimates(pairs, metrics.probability_of_improvement, ...)`."""
     points, intervals = {}, {}
     for key, (x, y) in pairs.items():

@@ -82,8 +82,10 @@ def _read(path: Path, algo: str) -> tuple[pd.DataFrame, list[dict], list[LoadPro
     return out, cells, []
 
 
-def load_tdmpc2(root: str | Path, algos: tuple[str, ...] | None = None) -> Results:
-    """Read the release folder (all algorithms present, or `algos`) into a `Results` labelled as TD-MPC2's."""
+def load_tdmpc2(
+    root: str | Path, algos: tuple[str, ...] | None = None, suites: tuple[str, ...] | None = None
+) -> Results:
+    """Read the release folder (all algorithms present, or `algos`; all suites or `suites`) labelled as TD-MPC2's."""
     root = Path(root)
     frames, cells, problems = [], [], []
     for algo in algos or ALGOS:
@@ -91,6 +93,8 @@ def load_tdmpc2(root: str | Path, algos: tuple[str, ...] | None = None) -> Resul
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.csv")):
+            if suites and map_task(path.stem)[0] not in suites:
+                continue
             df, c, p = _read(path, algo)
             if len(df):
                 frames.append(df)
