@@ -21,6 +21,7 @@ class Episode:
     reward: (T,) float32 (the environment's reward; imitation methods must not train on it).
     success: (T,) float32 in {0, 1}, or None where the suite defines no success.
     terminated: whether the episode ended in a terminal state (else it was truncated by the time limit).
+    seed: the `env.reset(seed=...)` that produced obs[0], or None where unknown (e.g. training replay).
     """
 
     obs: np.ndarray
@@ -28,6 +29,7 @@ class Episode:
     reward: np.ndarray
     success: np.ndarray | None = None
     terminated: bool = False
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         T = len(self.reward)
@@ -73,3 +75,33 @@ class Demos:
         """All (episode, start) pairs that begin an (H+1)-observation slice, as an int array (M, 2)."""
         idx = [(i, t) for i, ep in enumerate(self.episodes) for t in range(len(ep) - horizon + 1)]
         return np.asarray(idx, dtype=np.int64).reshape(-1, 2)
+
+    def transitions(self) -> dict[str, np.ndarray]:
+        """All steps flattened for a transition buffer: obs, next_obs, reward, terminated (per step), success
+        (where defined) and action (unless observation-only)."""
+        eps = self.episodes
+        out = {
+            "obs": np.concatenate([ep.obs[:-1] for ep in eps]),
+            "next_obs": np.concatenate([ep.obs[1:] for ep in eps]),
+            "reward": np.concatenate([ep.reward for ep in eps]),
+            "terminated": np.concatenate([np.eye(1, len(ep), len(ep) - 1, dtype=bool)[0] & ep.terminated
+                                          for ep in eps]),
+        }
+        if self.has_actions:
+            out["action"] = np.concatenate([ep.action for ep in eps])
+        if all(ep.success is not None for ep in eps):
+            out["success"] = np.concatenate([ep.success for ep in eps])
+        return out
+
+    def slices(self, horizon: int, index: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Stacked (H+1)-observation slices for the (episode, start) rows of `index` (default: all of
+        `slice_index(horizon)`): obs (M, H+1, *obs_shape), reward (M, H), action (M, H, A) unless obs-only."""
+        index = self.slice_index(horizon) if index is None else np.asarray(index).reshape(-1, 2)
+        eps = self.episodes
+        out = {
+            "obs": np.stack([eps[i].obs[t:t + horizon + 1] for i, t in index]),
+            "reward": np.stack([eps[i].reward[t:t + horizon] for i, t in index]),
+        }
+        if self.has_actions:
+            out["action"] = np.stack([eps[i].action[t:t + horizon] for i, t in index])
+        return out

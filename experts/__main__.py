@@ -1,0 +1,42 @@
+"""Build the expert and datasets of one task (or `all` tasks of a suite).
+
+    python -m experts metaworld reach-v3 --n 100
+    python -m experts dmc cartpole-swingup --expert sac --train-steps 60000 --train-minutes 75
+    python -m experts dmc all
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from experts.builder import build
+from experts.policies import EXPERT_KINDS
+from experts.sac import SACConfig
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m experts", description=__doc__.splitlines()[0])
+    ap.add_argument("suite")
+    ap.add_argument("task", help="task name, or 'all' for every registered task of the suite")
+    ap.add_argument("--n", type=int, default=100, help="expert episodes to keep (after the filter)")
+    ap.add_argument("--n-random", type=int, default=100, help="random / replay-substitute episodes")
+    ap.add_argument("--seed", type=int, default=0, help="collection seed (and SAC training seed)")
+    ap.add_argument("--expert", choices=EXPERT_KINDS, default=None, help="default: the suite's")
+    ap.add_argument("--no-embodiment", action="store_true", help="expert dataset only")
+    ap.add_argument("--train-steps", type=int, default=SACConfig.steps, help="SAC agent steps")
+    ap.add_argument("--train-minutes", type=float, default=None, help="SAC wall-clock budget")
+    ap.add_argument("--force", action="store_true", help="rebuild even if present")
+    args = ap.parse_args(argv)
+    sac = SACConfig(steps=args.train_steps, seed=args.seed, max_minutes=args.train_minutes)
+    cards = build(args.suite, None if args.task == "all" else [args.task], n=args.n, seed=args.seed,
+                  expert=args.expert, n_random=args.n_random, embodiment=not args.no_embodiment, sac=sac,
+                  force=args.force)
+    summary = {t: {name: {k: c.get(k) for k in ("n_episodes", "return_mean", "return_std", "success_mean",
+                                                  "content_sha256")} for name, c in cs.items()}
+               for t, cs in cards.items()}
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
