@@ -60,14 +60,19 @@ def score_matrices(scores: pd.DataFrame) -> ScoreMatrices:
 def step_matrices(curves: pd.DataFrame, sm: ScoreMatrices, points: int = SAMPLE_EFFICIENCY_POINTS,
                   step_col: str = "env_step") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(runs x tasks x steps) curves of the runs in `sm`, linearly interpolated onto `points` evenly spaced steps
-    from 0 to the last step that every run reached (runs evaluate at slightly different steps)."""
+    from 0 to the median last step (runs evaluate at slightly different steps). A run that ended earlier keeps its
+    last value (as its "final" score does); such runs are listed in `sm.notes`."""
     used = pd.concat(sm.runs.values()) if sm.runs else pd.DataFrame(columns=["cell_id"])
     c = curves[curves["cell_id"].isin(used["cell_id"])].sort_values(step_col)
     if c.empty:
         return np.array([]), {}
     runs = {cid: (g[step_col].to_numpy(float), g["value"].to_numpy(float)) for cid, g in c.groupby("cell_id")}
-    last = min(s[-1] for s, _ in runs.values())
+    last = float(np.median([s[-1] for s, _ in runs.values()]))
     steps = np.linspace(0.0, last, points).round()
+    short = sorted(f"{cid} (last step {s[-1]:.0f})" for cid, (s, _) in runs.items() if s[-1] < last)
+    if short:
+        sm.notes.append(f"sample-efficiency curves: runs ending before step {last:.0f} hold their last value: "
+                        + ", ".join(short))
     out = {}
     for v, vr in sm.runs.items():
         n = len(vr) // max(len(sm.tasks), 1)
