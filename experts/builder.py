@@ -64,7 +64,8 @@ def _collect_and_write(path: Path, env, policy, n: int, seed: int, stream: str, 
 
 
 def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: str | None = None,
-               n_random: int = 100, embodiment: bool = True, sac: SACConfig | None = None, force: bool = False,
+               n_random: int = 100, n_reference: int = N_RANDOM_REFERENCE, embodiment: bool = True,
+               sac: SACConfig | None = None, force: bool = False,
                root: Path | None = None, ckpt_root: Path | None = None,
                log: Callable[[str], None] = print) -> dict[str, dict]:
     """Train the expert if needed, then write the expert dataset and (with `embodiment`) random and replay
@@ -86,7 +87,7 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
     if len(cards) == len(todo):
         log(f"{suite}/{task}: all datasets present")
         return cards
-    ref_eps, _ = collect(env, RandomPolicy(spec.action_dim), N_RANDOM_REFERENCE, seed, stream="random_reference")
+    ref_eps, _ = collect(env, RandomPolicy(spec.action_dim), n_reference, seed, stream="random_reference")
     ref = summarize(ref_eps)
     random_prov = {"expert_kind": "random", "expert_checkpoint": None, "expert_checkpoint_sha256": None}
     if "expert" not in cards:
