@@ -1,0 +1,106 @@
+"""A small deterministic method, registered only for the runner's tests: a tanh-MLP policy trained with Adam
+by behaviour cloning on the demos plus a penalty on online buffer actions. It uses every kind of state a real
+method has (network, optimiser moments, replay buffer, numpy Generator, the global torch RNG), so an exact
+resume is a meaningful check."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import methods
+from experts.demos import Demos, Episode
+from methods.base import Method, Transition
+
+
+@dataclass
+class ToyConfig:
+    hidden: int = 16
+    lr: float = 3e-3
+    batch_size: int = 16
+    explore_std: float = 0.3
+    buffer_size: int = 100_000
+    step_sleep: float = 0.0  # seconds slept per update (lets tests kill a run mid-way)
+    fail_at_step: int = -1  # raise at this update step (tests the failed status)
+
+
+class ToyMethod(Method):
+    name = "toy"
+    regime = "online"
+    demo_kind = "state-action"
+    Config = ToyConfig
+
+    def __init__(self, cfg: ToyConfig, spec, demos: Demos, device: torch.device, seed: int) -> None:
+        super().__init__(cfg, spec, demos, device, seed)
+        d, a = spec.obs_shape[0], spec.action_dim
+        self.net = nn.Sequential(nn.Linear(d, cfg.hidden), nn.Tanh(), nn.Linear(cfg.hidden, a))
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.rng = np.random.default_rng(seed)
+        self.demo_obs = np.concatenate([ep.obs[:-1] for ep in demos.episodes]).astype(np.float32)
+        self.demo_act = np.concatenate([ep.action for ep in demos.episodes]).astype(np.float32)
+        self.buf = np.zeros((cfg.buffer_size, d), np.float32)
+        self.n = 0
+
+    def act(self, obs: np.ndarray, *, eval: bool, t0: bool = False) -> np.ndarray:
+        with torch.no_grad():
+            a = torch.tanh(self.net(torch.as_tensor(obs, dtype=torch.float32)))
+            if not eval:
+                a = (a + self.cfg.explore_std * torch.randn(a.shape)).clamp(-1, 1)
+        return a.numpy()
+
+    def observe(self, tr: Transition) -> None:
+        self.buf[self.n % len(self.buf)] = tr.obs
+        self.n += 1
+
+    def _step(self) -> float:
+        i = self.rng.integers(0, len(self.demo_obs), self.cfg.batch_size)
+        pred = torch.tanh(self.net(torch.as_tensor(self.demo_obs[i])))
+        loss = ((pred - torch.as_tensor(self.demo_act[i])) ** 2).mean()
+        if self.n:
+            j = self.rng.integers(0, min(self.n, len(self.buf)), self.cfg.batch_size)
+            loss = loss + 0.01 * (self.net(torch.as_tensor(self.buf[j])) ** 2).mean()
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+    def pretrain(self) -> dict[str, float]:
+        return {"bc_loss": float(np.mean([self._step() for _ in range(5)]))}
+
+    def update(self, step: int) -> dict[str, float]:
+        if step == self.cfg.fail_at_step:
+            raise RuntimeError(f"toy failure at step {step}")
+        if self.cfg.step_sleep:
+            time.sleep(self.cfg.step_sleep)
+        return {"loss": self._step(), "diag/buffer": float(self.n)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"net": self.net.state_dict(), "opt": self.opt.state_dict(), "rng": self.rng.bit_generator.state,
+                "buf": self.buf[: min(self.n, len(self.buf))].copy(), "n": self.n}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.opt.load_state_dict(state["opt"])
+        self.rng.bit_generator.state = state["rng"]
+        self.buf[: len(state["buf"])] = state["buf"]
+        self.n = state["n"]
+
+
+def make_demos(suite: str, task: str, kind: str, n: int, spec) -> Demos:
+    """Synthetic, deterministic state-action demos with the env's dimensions (the expert: a = tanh(obs[:A]))."""
+    rng = np.random.default_rng(1234)
+    eps = []
+    for _ in range(n):
+        obs = rng.normal(size=(11, *spec.obs_shape)).astype(np.float32)
+        act = np.tanh(obs[:-1, : spec.action_dim]).astype(np.float32)
+        eps.append(Episode(obs, act, np.ones(10, np.float32)))
+    return Demos(eps, kind=kind, card={"dataset_id": f"toy/{suite}/{task}", "content_sha256": "0" * 64,
+                                       "return_mean": 10.0, "random_reference": {"return_mean": 0.0}})
+
+
+methods.register("toy", "tests.toy_method:ToyMethod")
