@@ -66,7 +66,11 @@ from envs.spec import EnvSpec  # noqa: E402
 EPISODE_LENGTH = 100
 ACTION_REPEAT = 2
 REWARD_MODE = "normalized_dense"
-CONTROL_MODES = {"LiftCube-v0": "pd_ee_delta_pos", "PickCube-v0": "pd_ee_delta_pos", "TurnFaucet-v0": "pd_ee_delta_pose"}
+CONTROL_MODES = {
+    "LiftCube-v0": "pd_ee_delta_pos",
+    "PickCube-v0": "pd_ee_delta_pos",
+    "TurnFaucet-v0": "pd_ee_delta_pose",
+}
 FAUCET_MODEL_JSON = PACKAGE_ASSET_DIR / "partnet_mobility" / "meta" / "info_faucet_train.json"
 NO_RENDER = "ManiSkill2 runs here without a renderer (no Vulkan device): only state observations are available"
 
@@ -139,7 +143,11 @@ class _HeadlessCubes:
     _scene: sapien.Scene
 
     def _build_cube(
-        self, half_size: np.ndarray, color: Any = (1, 0, 0), name: str = "cube", static: bool = False,
+        self,
+        half_size: np.ndarray,
+        color: Any = (1, 0, 0),
+        name: str = "cube",
+        static: bool = False,
         render_material: Any = None,
     ) -> sapien.Actor:
         builder = self._scene.create_actor_builder()
@@ -197,8 +205,15 @@ class ManiSkill2Env(SuiteEnv):
         if not (np.allclose(act.low, -1) and np.allclose(act.high, 1)):
             raise RuntimeError(f"{task}: expected a normalised action space [-1, 1], got [{act.low}, {act.high}]")
         spec = EnvSpec(
-            "maniskill2", task, obs, tuple(self._env.observation_space.shape), int(act.shape[0]),
-            EPISODE_LENGTH, ACTION_REPEAT, has_success=True, versions=package_versions("maniskill2"),
+            "maniskill2",
+            task,
+            obs,
+            tuple(self._env.observation_space.shape),
+            int(act.shape[0]),
+            EPISODE_LENGTH,
+            ACTION_REPEAT,
+            has_success=True,
+            versions=package_versions("maniskill2"),
         )
         super().__init__(spec, seed, p_tremble)
 
@@ -207,11 +222,12 @@ class ManiSkill2Env(SuiteEnv):
         return np.asarray(obs, dtype=np.float32)
 
     def _raw_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, float]:
+        """One env step; ManiSkill2's `terminated` (= success) ends the episode only with terminate_on_success."""
         obs, reward, terminated, _, info = self._env.step(action.astype(np.float32))
-        return (
-            np.asarray(obs, dtype=np.float32), float(reward), bool(terminated) and self.terminate_on_success,
-            float(bool(info["success"])),
-        )
+        return obs, float(reward), bool(terminated) and self.terminate_on_success, float(bool(info["success"]))
+
+    def _state(self, native_obs: np.ndarray) -> np.ndarray:
+        return np.asarray(native_obs, dtype=np.float32)
 
     @property
     def raw(self) -> BaseEnv:
