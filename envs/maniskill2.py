@@ -8,7 +8,7 @@ Why the run-time patches exist (site-packages is never edited):
   minus the renderer, and skips everything that needs one: cameras, lights, the visual background,
   render materials (ground, cubes). A SAPIEN engine without a renderer loads collision shapes only, so the
   physics, observations, rewards and success are those of the rendered env; only rendering is refused.
-* sapien 2.2.2 imports `pkg_resources`, which setuptools no longer ships (>= 82). When it is missing, a
+* sapien 2.2.2 imports `pkg_resources`, which recent setuptools (84.2.1 here) no longer ships. When missing, a
   minimal stand-in (only `resource_filename`, all sapien uses) is visible in `sys.modules` just while
   sapien and mani_skill2 are imported, so nothing else in the process sees it.
 
