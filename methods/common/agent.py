@@ -6,8 +6,8 @@ the behavioural buffer, the update schedule, optimisers and exact-resume state. 
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from envs.spec import EnvSpec
 from experts.demos import Demos
 from methods.base import Method, Transition
 from methods.common.buffer import SliceBuffer
-from methods.common.config import ModelConfig, PlannerConfig
+from methods.common.config import MODEL_PRESETS, PLANNER_PRESETS, ModelConfig, PlannerConfig
 from methods.common.planner import MPPI
 from methods.common.rng import rng_state, set_rng_state
 from methods.common.schedule import discount_heuristic, seed_steps
@@ -25,22 +25,45 @@ from methods.common.world_model import WorldModel
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """Optimisation and acting settings shared by world-model agents (TD-MPC2 defaults)."""
+    """Optimisation and acting settings shared by world-model agents (TD-MPC2 defaults).
 
-    model: ModelConfig = field(default_factory=ModelConfig)
-    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    `size` picks the model / planner presets (`paper` | `cpu` | `smoke`); `model` and `planner` may be given as
+    dataclasses, or as dicts of overrides on that preset (what a JSON / YAML config provides).
+    """
+
+    MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {}  # per-method ModelConfig fields (e.g. TD-MPC2's two-hot critic)
+    BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 256, "smoke": 8}
+
+    size: str = "paper"
+    model: ModelConfig | dict | None = None
+    planner: PlannerConfig | dict | None = None
     lr: float = 3e-4
     enc_lr_scale: float = 0.3  # TD-MPC2: encoder lr x 0.3
     pi_adam_eps: float = 1e-5
     grad_clip: float = 20.0
     tau: float = 0.01  # Polyak coefficient of the target Q ensemble
     rho: float = 0.5  # temporal weight over the horizon (λ in IQ-MPC)
-    batch_size: int = 256
+    batch_size: int | None = None  # None: 256 (paper, cpu), 8 (smoke)
     mpc: bool = True  # plan with MPPI; False acts with the policy prior
     seed_steps: int | None = None  # None: max(1000, 5 L)
     discount: float | None = None  # None: TD-MPC2 heuristic from the episode length
     updates_per_step: int = 1
     buffer_capacity: int = 10_000  # initial rows; the buffer grows as needed
+
+    def __post_init__(self) -> None:
+        if self.size not in MODEL_PRESETS:
+            raise ValueError(f"size must be one of {sorted(MODEL_PRESETS)}, got {self.size!r}")
+        model = self.model
+        if not isinstance(model, ModelConfig):
+            base = replace(MODEL_PRESETS[self.size], **self.MODEL_DEFAULTS)
+            model = replace(base, **(model or {}))
+        planner = self.planner
+        if not isinstance(planner, PlannerConfig):
+            planner = replace(PLANNER_PRESETS[self.size], **(planner or {}))
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "planner", planner)
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", self.BATCH[self.size])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

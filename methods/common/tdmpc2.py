@@ -3,8 +3,8 @@ trainer: it learns from the environment reward that `observe` receives."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -12,15 +12,14 @@ import torch.nn.functional as F
 from envs.spec import EnvSpec
 from experts.demos import Demos
 from methods.common.agent import AgentConfig, WorldModelAgent
-from methods.common.config import ModelConfig, model_preset, planner_preset
 from methods.common.twohot import RunningScale
 
 
 @dataclass(frozen=True)
 class TDMPC2Config(AgentConfig):
-    """TD-MPC2 loss weights and entropy coefficient (its defaults)."""
+    """TD-MPC2 loss weights and entropy coefficient (its defaults); two-hot critic and reward head."""
 
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(critic="twohot", reward_head=True))
+    MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {"critic": "twohot", "reward_head": True}
     consistency_coef: float = 20.0
     reward_coef: float = 0.1
     value_coef: float = 0.1
@@ -29,10 +28,8 @@ class TDMPC2Config(AgentConfig):
 
 
 def tdmpc2_preset(name: str, **overrides: Any) -> TDMPC2Config:
-    """`paper` (TD-MPC2 5M sizes), `cpu`, `smoke`; two-hot critic and reward head always on."""
-    model = model_preset(name, critic="twohot", reward_head=True)
-    extra: dict[str, Any] = {"batch_size": 256 if name != "smoke" else 8}
-    return replace(TDMPC2Config(model=model, planner=planner_preset(name), **extra), **overrides)
+    """`paper` (TD-MPC2 5M sizes), `cpu`, `smoke`."""
+    return TDMPC2Config(size=name, **overrides)
 
 
 class TDMPC2(WorldModelAgent):
@@ -40,6 +37,7 @@ class TDMPC2(WorldModelAgent):
 
     name = "tdmpc2"
     demo_kind = "none"
+    Config = TDMPC2Config
     cfg: TDMPC2Config
 
     def __init__(self, cfg: TDMPC2Config, spec: EnvSpec, demos: Demos | None, device: torch.device, seed: int):

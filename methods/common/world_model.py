@@ -92,11 +92,15 @@ class WorldModel(nn.Module):
         assert self.reward is not None, "model built without reward head"
         return self.reward(torch.cat([z, a], dim=-1))
 
-    def pi(self, z: torch.Tensor, eps: torch.Tensor | None = None) -> PolicyOut:
-        """Tanh-squashed Gaussian; log σ = min + ½(max − min)(tanh(x) + 1). `eps` overrides the N(0, 1) noise."""
+    def pi_params(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pre-squash Gaussian mean and log σ = min + ½(max − min)(tanh(x) + 1)."""
         mu, log_std = self.pi_net(z).chunk(2, dim=-1)
         c = self.cfg
-        log_std = c.log_std_min + 0.5 * (c.log_std_max - c.log_std_min) * (torch.tanh(log_std) + 1)
+        return mu, c.log_std_min + 0.5 * (c.log_std_max - c.log_std_min) * (torch.tanh(log_std) + 1)
+
+    @staticmethod
+    def sample_squashed(mu: torch.Tensor, log_std: torch.Tensor, eps: torch.Tensor | None = None) -> PolicyOut:
+        """Tanh-squashed Gaussian sample from pre-squash parameters; `eps` overrides the N(0, 1) noise."""
         if eps is None:
             eps = torch.randn_like(mu)
         action = mu + eps * log_std.exp()
@@ -105,15 +109,21 @@ class WorldModel(nn.Module):
         log_prob = log_prob - torch.log(F.relu(1 - action.pow(2)) + 1e-6).sum(-1, keepdim=True)
         return PolicyOut(mu, action, log_prob)
 
-    def log_prob_of(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """Log-density under π(·|z) of given squashed actions a in [-1, 1] (clipped to ±(1 − 1e-6)) -> (..., 1)."""
-        mu, log_std = self.pi_net(z).chunk(2, dim=-1)
-        c = self.cfg
-        log_std = c.log_std_min + 0.5 * (c.log_std_max - c.log_std_min) * (torch.tanh(log_std) + 1)
+    @staticmethod
+    def squashed_log_prob(mu: torch.Tensor, log_std: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Log-density of squashed actions a in [-1, 1] (clipped to ±(1 − 1e-6)) -> (..., 1)."""
         a = a.clamp(-1 + 1e-6, 1 - 1e-6)
         eps = (torch.atanh(a) - mu) * torch.exp(-log_std)
         log_prob = (-0.5 * eps.pow(2) - log_std).sum(-1, keepdim=True) - 0.5 * math.log(2 * math.pi) * a.shape[-1]
         return log_prob - torch.log(F.relu(1 - a.pow(2)) + 1e-6).sum(-1, keepdim=True)
+
+    def pi(self, z: torch.Tensor, eps: torch.Tensor | None = None) -> PolicyOut:
+        """Sample the tanh-squashed Gaussian policy prior at z."""
+        return self.sample_squashed(*self.pi_params(z), eps)
+
+    def log_prob_of(self, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """Log-density under π(·|z) of given squashed actions -> (..., 1)."""
+        return self.squashed_log_prob(*self.pi_params(z), a)
 
     def q_all(self, z: torch.Tensor, a: torch.Tensor, *, target: bool = False, detach: bool = False,
               heads: torch.Tensor | None = None) -> torch.Tensor:
