@@ -71,8 +71,9 @@ def step_matrices(curves: pd.DataFrame, sm: ScoreMatrices, points: int = SAMPLE_
     steps = np.linspace(0.0, last, points).round()
     short = sorted(f"{cid} (last step {s[-1]:.0f})" for cid, (s, _) in runs.items() if s[-1] < last)
     if short:
-        sm.notes.append(f"sample-efficiency curves: runs ending before step {last:.0f} hold their last value: "
-                        + ", ".join(short))
+        shown = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+        sm.notes.append(f"sample-efficiency curves: {len(short)} run(s) ending before step {last:.0f} hold their "
+                        f"last value: {shown}")
     out = {}
     for v, vr in sm.runs.items():
         n = len(vr) // max(len(sm.tasks), 1)

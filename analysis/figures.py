@@ -31,7 +31,7 @@ def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     for p in paths:
-        fig.savefig(p, bbox_inches="tight", dpi=150)
+        fig.savefig(p, bbox_inches="tight", dpi=120)
     plt.close(fig)
     return paths
 
@@ -57,29 +57,47 @@ def _grid(n: int, width: float = 3.2, height: float = 2.6, max_cols: int = 4) ->
 
 
 def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
-               levels: dict[str, float] | None = None, level_label: str = "expert") -> plt.Figure:
-    """One panel per task, one line per variant (mean ± 95% CI over seeds); dashed line at `levels[task]`."""
+               levels: dict[str, float] | None = None, level_label: str = "expert",
+               bounds: tuple[float, float] | None = None) -> plt.Figure:
+    """One panel per task, one line per variant (mean ± 95% CI over seeds, clipped to `bounds`); dashed line at
+    `levels[task]`.
+    One shared legend (per-panel `loc="best"` legends make saving slow); seeds per line shown as n."""
     tasks = sorted(curves["task"].unique())
     variants = sorted(curves["variant"].unique())
     colors = palette(variants)
     band = mean_ci(curves, ["task", "variant", step_col])
+    if bounds is not None:
+        band[["lo", "hi"]] = band[["lo", "hi"]].clip(*bounds)
+    n_runs = curves.groupby(["task", "variant"])["cell_id"].nunique()
+    uniform = n_runs.groupby("variant").nunique().max() == 1
     fig, axes = _grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=False):
         for v in variants:
             b = band[(band.task == task) & (band.variant == v)]
             if b.empty:
                 continue
-            n = int(curves[(curves.task == task) & (curves.variant == v)]["cell_id"].nunique())
-            ax.plot(b[step_col], b["mean"], color=colors[v], lw=1.6, label=f"{v} (n={n})")
+            ax.plot(b[step_col], b["mean"], color=colors[v], lw=1.4)
             ax.fill_between(b[step_col], b["lo"], b["hi"], color=colors[v], alpha=0.2, lw=0)
         if levels and task in levels and np.isfinite(levels[task]):
-            ax.axhline(levels[task], color="k", ls="--", lw=1.2, label=level_label)
-        ax.set_title(task)
+            ax.axhline(levels[task], color="k", ls="--", lw=1.2)
+        title = task if uniform else f"{task}\nn = " + ", ".join(str(n) for n in n_runs[task].to_numpy())
+        ax.set_title(title, fontsize="small")
         ax.set_xlabel(step_col.replace("_", " "))
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize="x-small", loc="best")
+    handles = [plt.Line2D([], [], color=colors[v], lw=2) for v in variants]
+    labels = [f"{v} (n={int(n_runs.xs(v, level='variant').iloc[0])})" if uniform else v for v in variants]
+    if levels:
+        handles.append(plt.Line2D([], [], color="k", ls="--"))
+        labels.append(level_label)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
+               fontsize="small", frameon=False)
     return fig
+
+
+def pages(items: list[str], per_page: int = 12) -> list[list[str]]:
+    """Split tasks into figure pages (a 50-panel figure is unreadable and slow to save)."""
+    return [items[i:i + per_page] for i in range(0, len(items), per_page)]
 
 
 def aggregate_figure(aggs: Aggregates, xlabel: str) -> plt.Figure:

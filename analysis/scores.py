@@ -61,8 +61,10 @@ def run_scores(
     return out.reset_index(drop=True)
 
 
-def summarise(scores: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """Mean, std (ddof=1), n and a 95% Student-t interval over seeds per (task, variant)."""
+def summarise(
+    scores: pd.DataFrame, by: list[str] | None = None, bounds: tuple[float, float] | None = None
+) -> pd.DataFrame:
+    """Mean, std (ddof=1), n and a 95% Student-t interval over seeds per (task, variant), clipped to `bounds`."""
     from scipy import stats
 
     by = by or ["suite", "task", "variant"]
@@ -71,6 +73,8 @@ def summarise(scores: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame
     out["std"] = out["std"].where(out["n"] > 1)
     half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    if bounds is not None:
+        out[["ci_low", "ci_high"]] = out[["ci_low", "ci_high"]].clip(*bounds)
     steps = g["env_step"].agg(["min", "max"]).reset_index(drop=True)
     out["env_step_min"], out["env_step_max"] = steps["min"].values, steps["max"].values
     return out
