@@ -36,6 +36,7 @@ class SuiteEnv(gym.Env):
         self._seed = int(seed)
         self._tremble_rng = np.random.default_rng([self._seed, 7919])
         self._agent_steps = 0
+        self._env_steps = 0
         self._frames: deque[np.ndarray] = deque(maxlen=self.frame_stack)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32, seed=self._seed)
         if spec.obs_mode == "rgb":
@@ -71,6 +72,7 @@ class SuiteEnv(gym.Env):
         self._needs_seed = False
         obs = self._raw_reset(seed)
         self._agent_steps = 0
+        self._env_steps = 0
         info: dict[str, Any] = {"env_steps": 0}
         if self.wmil_spec.has_success:
             info["success"] = 0.0
@@ -88,6 +90,7 @@ class SuiteEnv(gym.Env):
         repeat = self.wmil_spec.action_repeat
         for _ in range(repeat):
             obs, reward, terminated, succ = self._raw_step(action)
+            self._env_steps += 1
             total_reward += reward
             if succ > success:
                 success = succ
@@ -95,7 +98,7 @@ class SuiteEnv(gym.Env):
                 break
         self._agent_steps += 1
         truncated = (not terminated) and self._agent_steps >= self.wmil_spec.episode_length
-        info: dict[str, Any] = {"env_steps": self._agent_steps * repeat, "applied_action": action}
+        info: dict[str, Any] = {"env_steps": self._env_steps, "applied_action": action}
         if self.wmil_spec.has_success:
             info["success"] = float(success)
         return self._observe(self._state(obs)), float(total_reward), bool(terminated), bool(truncated), info

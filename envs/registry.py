@@ -45,7 +45,8 @@ SUITES: dict[str, SuiteInfo] = {
         f"pip install mujoco==3.17.0 && pip install --no-deps metaworld==3.1.1, or {_SETUP}",
     ),
     "maniskill2": SuiteInfo(
-        "envs.maniskill2", ("mani-skill2", "sapien"), "mani_skill2", MANISKILL2_TASKS, ("state",), (),
+        "envs.maniskill2", ("mani-skill2", "sapien"), "mani_skill2", MANISKILL2_TASKS, ("state",),
+        ("terminate_on_success",),
         f"pip install sapien==2.2.2 'numpy<2' && pip install --no-deps mani-skill2==0.5.3, or {_SETUP}",
     ),
     "myosuite": SuiteInfo(
