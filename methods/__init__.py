@@ -29,3 +29,6 @@ def get(name: str) -> type[Method]:
         raise ValueError(f"Unknown method {name!r}.{hint} Valid methods: {', '.join(available()) or '(none)'}")
     module, cls = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), cls)
+
+
+register("iqmpc", "methods.iqmpc:IQMPC")
