@@ -39,8 +39,14 @@ def _launcher(cfg) -> str:
     return name
 
 
+NOT_GRID = ("results", "launcher", "imports", "device", "torch_threads", "tensorboard")
+
+
 def status(cfg, overrides: list[str], root: Path) -> None:
-    rows = ledger.grid_rows(expand(cfg), root) if overrides else ledger.scan(root)
+    """Coverage of the grid the overrides describe (missing cells included), or of everything under results/
+    when they name no grid key; then the scheduler's view of submitted sweeps."""
+    names_grid = any(o.split("=")[0].split(".")[0].lstrip("+~") not in NOT_GRID for o in overrides)
+    rows = ledger.grid_rows(expand(cfg), root) if names_grid else ledger.scan(root)
     print(f"results: {root}")
     print(ledger.coverage(rows))
     sweeps = _sweeps_dir(cfg, root)

@@ -56,8 +56,11 @@ def compose_grid(overrides: list[str]) -> DictConfig:
     except HydraException as err:
         raise OverrideError(f"Cannot parse overrides {overrides}: {err}") from None
     keys = top_level_keys()
-    group_choices = []
-    for ov in parsed:
+    group_choices, final = [], []
+    for ov, text in zip(parsed, overrides, strict=True):
+        # method.* and env_options.* are open maps: add-or-override ("++") instead of Hydra's struct error
+        free = "." in ov.key_or_group and ov.key_or_group.split(".")[0] in FREE_FORM and not text.startswith("+")
+        final.append(f"++{text}" if free else text)
         key = ov.key_or_group
         top = key.split(".")[0]
         if top not in keys:
@@ -73,7 +76,7 @@ def compose_grid(overrides: list[str]) -> DictConfig:
             if ov.key_or_group not in GROUPS:
                 _check_path(base, ov.key_or_group)
         try:
-            cfg = compose("grid", overrides=overrides)
+            cfg = compose("grid", overrides=final)
         except HydraException as err:
             raise OverrideError(str(err)) from None
     for module in cfg.imports or []:

@@ -59,11 +59,11 @@ def new_sweep_dir(sweeps_dir: Path) -> Path:
 
 
 def make_executor(folder: Path, lc: dict[str, Any]) -> submitit.AutoExecutor:
-    ex = submitit.AutoExecutor(folder=folder / "submitit", cluster="slurm")
+    ex = submitit.AutoExecutor(folder=folder / "submitit", cluster="slurm",
+                               slurm_max_num_timeout=int(lc["max_num_timeout"]))
     params: dict[str, Any] = {
         "timeout_min": int(lc["time_min"]), "mem_gb": lc["mem_gb"], "cpus_per_task": int(lc["cpus_per_task"]),
         "slurm_array_parallelism": int(lc["array_parallelism"]), "slurm_signal_delay_s": int(lc["signal_delay_s"]),
-        "slurm_max_num_timeout": int(lc["max_num_timeout"]),
         "slurm_additional_parameters": dict(lc.get("additional") or {}),
     }
     if lc.get("gpus_per_node"):

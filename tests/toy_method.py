@@ -27,6 +27,7 @@ class ToyConfig:
     buffer_size: int = 100_000
     step_sleep: float = 0.0  # seconds slept per update (lets tests kill a run mid-way)
     fail_at_step: int = -1  # raise at this update step (tests the failed status)
+    heartbeat: str = ""  # file the current update step is written to (lets tests kill at a chosen step)
 
 
 class ToyMethod(Method):
@@ -77,6 +78,9 @@ class ToyMethod(Method):
             raise RuntimeError(f"toy failure at step {step}")
         if self.cfg.step_sleep:
             time.sleep(self.cfg.step_sleep)
+        if self.cfg.heartbeat:
+            with open(self.cfg.heartbeat, "w") as f:
+                f.write(str(step))
         return {"loss": self._step(), "diag/buffer": float(self.n)}
 
     def state_dict(self) -> dict[str, Any]:
@@ -104,3 +108,9 @@ def make_demos(suite: str, task: str, kind: str, n: int, spec) -> Demos:
 
 
 methods.register("toy", "tests.toy_method:ToyMethod")
+
+# Overrides that make a tiny grid of this method (Meta-World reach: 100-step episodes, cheap steps).
+TOY_GRID = [
+    "suite=metaworld", "methods=[toy]", "tasks=[reach]", "imports=[tests.toy_method]",
+    "demos_source=tests.toy_method:make_demos", "launcher=local", "launcher.workers=1",
+]
