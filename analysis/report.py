@@ -293,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--steps", choices=["env_step", "agent_step"], default="env_step", help="x axis unit")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-figures", action="store_true", help="tables and aggregates only")
     a = p.parse_args(argv)
-    opts = ReportOptions(a.suite, a.method, a.task, a.reps, a.profile_reps, a.seed, a.steps, not a.no_progress)
+    opts = ReportOptions(a.suite, a.method, a.task, a.reps, a.profile_reps, a.seed, a.steps, not a.no_progress,
+                         not a.no_figures)
     index = build_report(a.sources, a.out, opts)
     print(index)
     return 0
