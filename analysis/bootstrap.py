@@ -78,10 +78,12 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 
 def iqm(x: np.ndarray) -> np.ndarray:
-    """scipy.stats.trim_mean(x, 0.25, axis=None) per batch row: mean of the middle half after sorting."""
-    flat = np.sort(_flat(x), axis=1)
-    cut = int(0.25 * flat.shape[1])
-    return flat[:, cut:flat.shape[1] - cut].mean(axis=1)
+    """scipy.stats.trim_mean(x, 0.25, axis=None) per batch row, with scipy's own partition (bit-identical)."""
+    flat = _flat(x)
+    n = flat.shape[1]
+    cut = int(0.25 * n)
+    part = np.partition(flat, (cut, n - cut - 1), axis=1)
+    return part[:, cut:n - cut].mean(axis=1)
 
 
 def aggregate_stats(x: np.ndarray) -> np.ndarray:

@@ -39,10 +39,11 @@ def assign_variants(cells: pd.DataFrame) -> pd.DataFrame:
         cells["variant"] = pd.Series(dtype=str)
         return cells
     axes = varying_axes(cells)
-    labels = []
-    for _, row in cells.iterrows():
-        group = cells[(cells.suite == row.suite) & (cells.task == row.task) & (cells.method == row.method)]
+    labels = pd.Series(cells["method"].astype(str).to_numpy(), index=cells.index)
+    for _, group in cells.groupby(["suite", "task", "method"], observed=True):
         own = [a for a in axes if group[a].astype(str).nunique() > 1]
-        labels.append(_label(str(row.method), row, own))
+        if own:
+            for i, row in group.iterrows():
+                labels[i] = _label(str(row["method"]), row, own)
     cells["variant"] = labels
     return cells
