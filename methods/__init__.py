@@ -32,3 +32,4 @@ def get(name: str) -> type[Method]:
 
 
 register("iqmpc", "methods.iqmpc:IQMPC")
+register("cdred", "methods.cdred:CDRED")
