@@ -1,0 +1,138 @@
+"""CDRED method (methods/cdred.py) on the world-model core: training metrics, planning return, StepLR, switches,
+exact resume."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import methods
+from envs.spec import EnvSpec
+from experts.demos import Demos, Episode
+from methods import Transition
+from methods.cdred import CDRED, CDREDConfig, cdred_preset
+
+SPEC = EnvSpec("metaworld", "toy", "state", (6,), 2, 10, 2, True)
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _demos(n: int = 3, T: int = 10) -> Demos:
+    rng = np.random.default_rng(0)
+    eps = [Episode(rng.normal(size=(T + 1, 6)).astype(np.float32), rng.uniform(-1, 1, (T, 2)).astype(np.float32),
+                   np.zeros(T, np.float32)) for _ in range(n)]
+    return Demos(eps)
+
+
+def _make(seed: int = 0, spec: EnvSpec = SPEC, **kw) -> CDRED:
+    return CDRED(cdred_preset("smoke", seed_steps=12, **kw), spec, _demos(), CPU, seed)
+
+
+def _run(m: CDRED, steps: int, start: int = 1, seed: int = 0) -> tuple[list[np.ndarray], dict[str, float]]:
+    """Drive the method on a deterministic observation stream; returns the actions and the last metrics."""
+    acts, met = [], {}
+    for s in range(start, start + steps):
+        rng = np.random.default_rng(1000 * seed + s)
+        obs, nobs = rng.normal(size=6).astype(np.float32), rng.normal(size=6).astype(np.float32)
+        a = m.act(obs, eval=False, t0=(s % 10 == 1))
+        acts.append(a)
+        m.observe(Transition(obs, a, float(obs[0]), nobs, False, s % 10 == 0))
+        met = m.update(s) or met
+    return acts, met
+
+
+def test_registered_and_trains_with_diagnostics() -> None:
+    assert methods.get("cdred") is CDRED
+    m = _make()
+    acts, met = _run(m, 16)
+    assert all(a.shape == (2,) and np.all(np.abs(a) <= 1) for a in acts)
+    for key in ("train/consistency", "train/value_loss", "train/pred_loss_expert", "train/pred_loss_behav",
+                "train/pi_loss", "diag/reward_expert", "diag/reward_behav", "diag/reward_corr_batch", "train/lr"):
+        assert key in met and np.isfinite(met[key]), key
+    assert met["train/updates"] == 16  # burst of 12 at the end of seeding, then one per step
+    assert met["train/pred_loss_behav"] > 0
+
+
+def test_plan_value_is_cdred_return() -> None:
+    m = _make()
+    _run(m, 13)
+    z = m.model.encode(torch.randn(1, 6))
+    acts = torch.rand(m.horizon, 7, 2) * 2 - 1
+    torch.manual_seed(5)
+    got = m._plan_value(z, acts)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        zz, want = z.expand(7, -1), 0.0
+        for t in range(m.horizon):
+            want = want + m.discount**t * m.reward.reward(zz, acts[t])
+            zz = m.model.next(zz, acts[t])
+        want = want + m.discount**m.horizon * m.model.Q(zz, m.model.pi(zz).action, "avg")
+    assert got.shape == (7, 1)
+    torch.testing.assert_close(got, want)
+
+
+def test_step_lr_and_suite_defaults() -> None:
+    m = _make(lr_step=5)
+    _run(m, 13)  # 13 updates: two StepLR decays
+    lrs = [g["lr"] for g in m.optim.param_groups]
+    assert lrs[1] == pytest.approx(3e-4 * 0.01) and lrs[0] == pytest.approx(3e-4 * 0.3 * 0.01)
+    assert m.pi_optim.param_groups[0]["lr"] == pytest.approx(3e-4 * 0.01)
+    assert _make().sched.step_size == 500_000
+    dmc = EnvSpec("dmc", "toy", "state", (6,), 2, 10, 2, False)
+    assert _make(spec=dmc).sched.step_size == 2_000_000
+
+
+def test_paper_architecture_sizes() -> None:
+    cfg = cdred_preset("paper")
+    rc = cfg.reward_config()
+    assert (rc.embed_dim, rc.num_targets, rc.zeta, rc.alpha, rc.g) == (64, 5, 0.8, 0.9, "identity")
+    assert rc.target_hidden == rc.predictor_hidden == (512, 512)
+    assert cfg.mpc and cfg.model.latent_dim == 512 and cfg.model.critic == "twohot"
+    rel = cdred_preset("paper", reward_sizes="released").reward_config()
+    assert (rel.embed_dim, rel.target_hidden, rel.predictor_hidden) == (256, (512, 512), (1024, 1024, 1024))
+    with pytest.raises(ValueError):
+        CDREDConfig(reward_input="pixels")
+
+
+def test_switches_policy_acting_obs_input_uncoupled() -> None:
+    m = _make(mpc=False)
+    _run(m, 14)
+    assert torch.count_nonzero(m.planner.prev_mean) == 0  # never planned
+    m = _make()
+    _run(m, 14)
+    assert torch.count_nonzero(m.planner.prev_mean) > 0
+    m = _make(reward_input="obs")
+    assert m.reward.targets.in_dim == 6 + 2
+    _, met = _run(m, 14)
+    assert np.isfinite(met["diag/reward_expert"])
+    m = _make(coupled=False)
+    assert m.reward.behav is None
+    _, met = _run(m, 13)
+    assert met["train/pred_loss_behav"] == 0.0
+
+
+def test_exact_resume() -> None:
+    a = _make(seed=3)
+    _run(a, 14, seed=1)
+    buf = io.BytesIO()
+    torch.save(a.state_dict(), buf)
+    acts_a, met_a = _run(a, 4, start=15, seed=1)
+    buf.seek(0)
+    b = _make(seed=99)  # different init: everything must come from the checkpoint, frozen targets included
+    b.load_state_dict(torch.load(buf, weights_only=False))
+    acts_b, met_b = _run(b, 4, start=15, seed=1)
+    for x, y in zip(acts_a, acts_b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert met_a == met_b
+    for (k, v), (k2, v2) in zip(a.reward.state_dict().items(), b.reward.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(v, v2)
