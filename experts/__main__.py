@@ -11,8 +11,7 @@ import argparse
 import json
 
 from experts.builder import build
-from experts.policies import EXPERT_KINDS
-from experts.sac import SACConfig
+from experts.policies import DEFAULT_EXPERT, EXPERT_KINDS, TRAINED
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,13 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0, help="collection seed (and SAC training seed)")
     ap.add_argument("--expert", choices=EXPERT_KINDS, default=None, help="default: the suite's")
     ap.add_argument("--no-embodiment", action="store_true", help="expert dataset only")
-    ap.add_argument("--train-steps", type=int, default=SACConfig.steps, help="SAC agent steps")
-    ap.add_argument("--train-minutes", type=float, default=None, help="SAC wall-clock budget")
+    ap.add_argument("--train-steps", type=int, default=100_000, help="expert training agent steps (sac, tdmpc2)")
+    ap.add_argument("--train-minutes", type=float, default=None, help="expert training wall-clock budget")
     ap.add_argument("--force", action="store_true", help="rebuild even if present")
     args = ap.parse_args(argv)
-    sac = SACConfig(steps=args.train_steps, seed=args.seed, max_minutes=args.train_minutes)
+    kind = args.expert or DEFAULT_EXPERT[args.suite]
+    train_cfg = (TRAINED[kind].config(steps=args.train_steps, seed=args.seed, max_minutes=args.train_minutes)
+                 if kind in TRAINED else None)
     cards = build(args.suite, None if args.task == "all" else [args.task], n=args.n, seed=args.seed,
-                  expert=args.expert, n_random=args.n_random, embodiment=not args.no_embodiment, sac=sac,
+                  expert=kind, n_random=args.n_random, embodiment=not args.no_embodiment, train_cfg=train_cfg,
                   force=args.force)
     summary = {t: {name: {k: c.get(k) for k in ("n_episodes", "return_mean", "return_std", "success_mean",
                                                   "content_sha256")} for name, c in cs.items()}

@@ -10,12 +10,20 @@ from pathlib import Path
 
 import envs
 from experts import dataset
+from experts.artifacts import load_episodes_npz
 from experts.collect import FILTER_RULES, collect, summarize
 from experts.demos import Episode
 from experts.loader import dataset_path
 from experts.paths import checkpoint_root
-from experts.policies import DEFAULT_EXPERT, NoisyPolicy, RandomPolicy, make_expert
-from experts.sac import SACConfig, load_episodes_npz, sac_dir, train
+from experts.policies import (
+    DEFAULT_EXPERT,
+    TRAINED,
+    NoisyPolicy,
+    RandomPolicy,
+    checkpoint_path,
+    expert_dir,
+    make_expert,
+)
 
 N_RANDOM_REFERENCE = 10
 REPLAY_NOISE = 0.3  # scripted experts have no training replay: their "replay" is the expert with this noise
@@ -65,17 +73,18 @@ def _collect_and_write(path: Path, env, policy, n: int, seed: int, stream: str, 
 
 def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: str | None = None,
                n_random: int = 100, n_reference: int = N_RANDOM_REFERENCE, embodiment: bool = True,
-               sac: SACConfig | None = None, force: bool = False,
+               train_cfg=None, filter_rule: str | None = None, force: bool = False,
                root: Path | None = None, ckpt_root: Path | None = None,
                log: Callable[[str], None] = print) -> dict[str, dict]:
     """Train the expert if needed, then write the expert dataset and (with `embodiment`) random and replay
-    datasets of one task. Returns {dataset name: card}."""
+    datasets of one task. `train_cfg`: the trained kind's config (`SACConfig`, `TDMPC2TrainConfig`), default
+    its defaults. `filter_rule`: override the suite's rule (`collect.FILTER_RULES`). Returns {dataset: card}."""
     task = envs.canonical_task(suite, task)
     kind = expert or DEFAULT_EXPERT[suite]
     ckpt_root = ckpt_root or checkpoint_root()
-    if kind == "sac" and (force or not (sac_dir(suite, task, ckpt_root) / "best.zip").exists()):
-        log(f"training SAC expert for {suite}/{task}")
-        train(suite, task, sac, root=ckpt_root)
+    if kind in TRAINED and (force or not checkpoint_path(suite, task, kind, ckpt_root).exists()):
+        log(f"training {kind} expert for {suite}/{task}")
+        TRAINED[kind].train(suite, task, train_cfg, root=ckpt_root)
     policy, provenance = make_expert(suite, task, kind, ckpt_root)
     env = envs.make(suite, task, seed=seed)
     spec = env.wmil_spec
@@ -91,7 +100,8 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
     ref = summarize(ref_eps)
     random_prov = {"expert_kind": "random", "expert_checkpoint": None, "expert_checkpoint_sha256": None}
     if "expert" not in cards:
-        cards["expert"] = _collect_and_write(todo["expert"], env, policy, n, seed, "expert", FILTER_RULES[suite],
+        cards["expert"] = _collect_and_write(todo["expert"], env, policy, n, seed, "expert",
+                                             filter_rule or FILTER_RULES[suite],
                                              "expert", provenance, ref, log)
     if embodiment and "random" not in cards:
         cards["random"] = _collect_and_write(todo["random"], env, RandomPolicy(spec.action_dim), n_random, seed,
@@ -105,18 +115,18 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
 
 def _write_replay(path: Path, env, policy, provenance: dict, kind: str, n: int, seed: int, ref: dict,
                   ckpt_root: Path, log: Callable[[str], None]) -> dict:
-    """AIME's 'replay' embodiment data: the SAC expert's whole training replay; for scripted experts (no
+    """AIME's 'replay' embodiment data: a trained expert's whole training replay; for scripted experts (no
     training) the expert with N(0, REPLAY_NOISE^2) action noise, said so in the card."""
     spec = env.wmil_spec
     if kind == "scripted":
         noisy = NoisyPolicy(policy, spec.action_dim, REPLAY_NOISE)
         return _collect_and_write(path, env, noisy, n, seed, "replay", "keep_all", "replay", provenance, ref, log,
                                   replay_note=f"scripted expert + N(0, {REPLAY_NOISE}^2) action noise")
-    src = sac_dir(spec.suite, spec.task, ckpt_root) / "replay.npz"
+    src = expert_dir(spec.suite, spec.task, kind, ckpt_root) / "replay.npz"
     t0 = time.time()
     episodes = load_episodes_npz(src)
     card = make_card(spec, "replay", provenance, seed, episodes, len(episodes), "keep_all", ref, time.time() - t0,
-                     replay_note=f"every episode of the SAC expert's training, in order, from {src}")
+                     replay_note=f"every complete episode of the {kind} expert's training, in order, from {src}")
     card = dataset.write(path, episodes, card)
     log(f"wrote {path}: {len(episodes)} training episodes")
     return card

@@ -1,21 +1,50 @@
 """Expert policies behind one interface (`experts.rollout.Policy`): reset(seed), then obs -> action.
 
 Kinds: `scripted` (Meta-World's shipped policies), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
-`tdmpc2` (the TD-MPC2 RL agent of the world-model core, issue 4: not available yet), and the non-experts
-`random` and `noisy` used for embodiment data.
+`tdmpc2` (a TD-MPC2 RL agent trained by `experts.tdmpc2` on the world-model core), and the non-experts
+`random` and `noisy` used for embodiment data. Trained kinds are listed in `TRAINED`: checkpoint file, trainer,
+training config and loader, so the builder and the CLI treat them alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from experts.paths import checkpoint_root
-from experts.sac import SB3Policy, sac_dir, sha256_file
+from experts import sac, tdmpc2
+from experts.artifacts import sha256_file
+from experts.paths import checkpoint_root, task_dir
 
 EXPERT_KINDS = ("scripted", "sac", "tdmpc2")
+# TD-MPC2 becomes the default for the trained suites once a TD-MPC2 expert has been validated at paper scale
+# (a GPU job); until then SAC, which is shown to work on CPU, stays the default.
 DEFAULT_EXPERT = {"metaworld": "scripted", "dmc": "sac", "maniskill2": "sac", "myosuite": "sac"}
+
+
+@dataclass(frozen=True)
+class TrainedKind:
+    checkpoint: str  # file name inside checkpoint_root()/<suite>/<task>/<kind>/
+    train: Any  # train(suite, task, cfg, root) -> card
+    config: type  # the trainer's config dataclass (fields steps, seed, max_minutes)
+    load: Any  # load(path) -> Policy
+
+
+TRAINED = {
+    "sac": TrainedKind("best.zip", sac.train, sac.SACConfig, sac.SB3Policy.load),
+    "tdmpc2": TrainedKind("best.pt", tdmpc2.train, tdmpc2.TDMPC2TrainConfig, tdmpc2.TDMPC2Policy.load),
+}
+
+
+def expert_dir(suite: str, task: str, kind: str, root: Path | None = None) -> Path:
+    """Directory of a trained expert's checkpoint, eval log, replay and card."""
+    return task_dir(root or checkpoint_root(), suite, task) / kind
+
+
+def checkpoint_path(suite: str, task: str, kind: str, root: Path | None = None) -> Path:
+    return expert_dir(suite, task, kind, root) / TRAINED[kind].checkpoint
 
 
 class RandomPolicy:
@@ -69,22 +98,17 @@ def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> t
     """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256)."""
     if kind == "scripted":
         if suite != "metaworld":
-            raise ValueError(f"scripted experts exist for metaworld only, not {suite!r}; use kind='sac'")
+            raise ValueError(f"scripted experts exist for metaworld only, not {suite!r}; use 'sac' or 'tdmpc2'")
         from importlib import metadata
 
         source = f"metaworld=={metadata.version('metaworld')} metaworld.policies.ENV_POLICY_MAP[{task!r}]"
         return MetaWorldScripted(task), {"expert_kind": "scripted", "expert_checkpoint": None,
                                          "expert_checkpoint_sha256": None, "expert_source": source}
-    if kind == "sac":
-        path = sac_dir(suite, task, root or checkpoint_root()) / "best.zip"
-        if not path.exists():
-            raise FileNotFoundError(f"no SAC expert checkpoint at {path}; train it with "
-                                    f"`python -m experts {suite} {task} --expert sac`")
-        return SB3Policy(path), {"expert_kind": "sac", "expert_checkpoint": str(path),
-                                 "expert_checkpoint_sha256": sha256_file(path)}
-    if kind == "tdmpc2":
-        raise NotImplementedError(
-            "expert kind 'tdmpc2' needs the TD-MPC2 RL agent of the world-model core (issue 4), which does not "
-            "exist yet; use expert='sac' (or 'scripted' on metaworld) until methods/common provides it"
-        )
-    raise ValueError(f"unknown expert kind {kind!r}; valid: {', '.join(EXPERT_KINDS)}")
+    if kind not in TRAINED:
+        raise ValueError(f"unknown expert kind {kind!r}; valid: {', '.join(EXPERT_KINDS)}")
+    path = checkpoint_path(suite, task, kind, root)
+    if not path.exists():
+        raise FileNotFoundError(f"no {kind} expert checkpoint at {path}; train it with "
+                                f"`python -m experts {suite} {task} --expert {kind}`")
+    return TRAINED[kind].load(path), {"expert_kind": kind, "expert_checkpoint": str(path),
+                                      "expert_checkpoint_sha256": sha256_file(path)}

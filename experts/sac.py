@@ -7,8 +7,8 @@ the env), evaluates every `eval_every` agent steps with deterministic actions, a
     best.zip    the checkpoint with the highest mean eval return so far (the expert used for collection)
     last.zip    the latest checkpoint
     eval.csv    agent_step, env_step, wall_s, return_mean, return_std, success_mean
-    replay.npz  every training transition, by episode (the "expert's training replay" for AIME/BCO)
-    card.json   config, steps, wall time, best return, sha256 of best.zip, package versions
+    replay.npz  every complete training episode (the "expert's training replay" for AIME/BCO)
+    card.json   config, steps, wall time, best and final eval, sha256 of best.zip, package versions
 
 All writes are atomic. Training stops at `steps` agent steps or after `max_minutes` of wall time, whichever
 comes first; the card records which.
@@ -16,11 +16,8 @@ comes first; the card records which.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -28,11 +25,16 @@ import gymnasium as gym
 import numpy as np
 
 import envs
+from experts.artifacts import (  # noqa: F401  (re-exported for callers of the SAC expert)
+    evaluate,
+    load_episodes_npz,
+    save_episodes_npz,
+    sha256_file,
+    write_csv,
+    write_json,
+)
 from experts.demos import Episode
 from experts.paths import atomic_write, checkpoint_root, task_dir
-from experts.rollout import rollout
-
-EVAL_SEED_BASE = 1_000_000  # eval episodes never share reset seeds with training or collection
 
 
 @dataclass
@@ -51,7 +53,6 @@ class SACConfig:
     eval_episodes: int = 5
     max_minutes: float | None = None
     torch_threads: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 class ReplayRecorder(gym.Wrapper):
@@ -63,7 +64,7 @@ class ReplayRecorder(gym.Wrapper):
         self._cur: dict[str, list] | None = None
 
     def reset(self, **kwargs):
-        self._close_episode(terminated=False)
+        self._cur = None  # an unfinished episode is dropped
         obs, info = self.env.reset(**kwargs)
         self._cur = {"obs": [obs], "action": [], "reward": [], "success": []}
         return obs, info
@@ -76,87 +77,33 @@ class ReplayRecorder(gym.Wrapper):
         cur["reward"].append(reward)
         cur["success"].append(info.get("success", 0.0))
         if terminated or truncated:
-            self._close_episode(terminated)
+            self.episodes.append(Episode(
+                obs=np.stack(cur["obs"]), action=np.stack(cur["action"]),
+                reward=np.asarray(cur["reward"], np.float32),
+                success=np.asarray(cur["success"], np.float32) if self.env.wmil_spec.has_success else None,
+                terminated=bool(terminated),
+            ))
+            self._cur = None
         return obs, reward, terminated, truncated, info
-
-    def _close_episode(self, terminated: bool) -> None:
-        cur, self._cur = self._cur, None
-        if not cur or not cur["action"]:
-            return
-        self.episodes.append(Episode(
-            obs=np.stack(cur["obs"]), action=np.stack(cur["action"]),
-            reward=np.asarray(cur["reward"], np.float32),
-            success=np.asarray(cur["success"], np.float32) if self.env.wmil_spec.has_success else None,
-            terminated=terminated,
-        ))
-
-
-def save_episodes_npz(path: Path, episodes: list[Episode]) -> None:
-    """Episodes as flat arrays + lengths (compact intermediate; `experts.build` turns it into a dataset)."""
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(
-                f, lengths=np.array([len(e) for e in episodes], np.int64),
-                obs=np.concatenate([e.obs for e in episodes]), action=np.concatenate([e.action for e in episodes]),
-                reward=np.concatenate([e.reward for e in episodes]),
-                success=np.concatenate([e.success if e.success is not None else np.full(len(e), np.nan, np.float32)
-                                        for e in episodes]),
-                terminated=np.array([e.terminated for e in episodes]),
-            )
-    atomic_write(path, write)
-
-
-def load_episodes_npz(path: Path) -> list[Episode]:
-    """Inverse of `save_episodes_npz`."""
-    with np.load(path) as z:
-        lengths, success = z["lengths"], z["success"]
-        out, o, a = [], 0, 0
-        for T, term in zip(lengths, z["terminated"], strict=True):
-            s = success[a:a + T]
-            out.append(Episode(obs=z["obs"][o:o + T + 1], action=z["action"][a:a + T], reward=z["reward"][a:a + T],
-                               success=None if np.isnan(s).all() else s, terminated=bool(term)))
-            o, a = o + T + 1, a + T
-    return out
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class SB3Policy:
-    """Deterministic action of a saved SB3 SAC checkpoint (the `sac` expert kind)."""
+    """Deterministic action of an SB3 SAC model (the `sac` expert kind)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, model) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, path: Path) -> SB3Policy:
         from stable_baselines3 import SAC
 
-        self.path = Path(path)
-        self.model = SAC.load(self.path, device="cpu")
+        return cls(SAC.load(Path(path), device="cpu"))
 
     def reset(self, seed: int) -> None:
         pass
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.model.predict(obs, deterministic=True)[0]
-
-
-def evaluate(env, act, n: int, seed_base: int = EVAL_SEED_BASE) -> tuple[np.ndarray, np.ndarray]:
-    """Returns and success-at-any-step of `n` episodes with reset seeds seed_base + i."""
-
-    class _P:
-        def reset(self, seed: int) -> None:
-            pass
-
-        def __call__(self, obs):
-            return act(obs)
-
-    eps = [rollout(env, _P(), seed_base + i) for i in range(n)]
-    ret = np.array([e.reward.sum() for e in eps])
-    succ = np.array([float(e.success.max()) if e.success is not None else np.nan for e in eps])
-    return ret, succ
 
 
 def sac_dir(suite: str, task: str, root: Path | None = None) -> Path:
@@ -188,18 +135,16 @@ def train(suite: str, task: str, cfg: SACConfig | None = None, root: Path | None
     best = {"return_mean": -np.inf}
 
     def do_eval(step: int) -> None:
-        ret, succ = evaluate(eval_env, lambda o: model.predict(o, deterministic=True)[0], cfg.eval_episodes)
         row = {"agent_step": step, "env_step": spec.env_steps(step), "wall_s": round(time.time() - t0, 1),
-               "return_mean": float(ret.mean()), "return_std": float(ret.std()),
-               "success_mean": float(np.nanmean(succ)) if spec.has_success else float("nan")}
+               **evaluate(eval_env, SB3Policy(model), cfg.eval_episodes, cfg.seed)}
         log.append(row)
         atomic_write(out / "last.zip", lambda p: model.save(p))
         if row["return_mean"] > best["return_mean"]:
             best.update(row)
             atomic_write(out / "best.zip", lambda p: model.save(p))
-        atomic_write(out / "eval.csv", lambda p: _write_csv(p, log))
+        write_csv(out / "eval.csv", log)
         print(f"[sac {suite}/{task}] step {step} return {row['return_mean']:.1f}±{row['return_std']:.1f} "
-              f"({row['wall_s']:.0f}s)", flush=True)
+              f"success {row['success_mean']:.2f} ({row['wall_s']:.0f}s)", flush=True)
 
     class _Cb(BaseCallback):
         def _on_step(self) -> bool:
@@ -222,14 +167,7 @@ def train(suite: str, task: str, cfg: SACConfig | None = None, root: Path | None
         "versions": {d: metadata.version(d) for d in ("stable-baselines3", "torch", "gymnasium", "numpy")},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    atomic_write(out / "card.json", lambda p: p.write_text(json.dumps(card, indent=2, default=float)))
+    write_json(out / "card.json", card)
     env.close()
     eval_env.close()
     return card
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)

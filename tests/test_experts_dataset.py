@@ -223,6 +223,10 @@ def test_build_task_is_idempotent(tmp_path):
     assert logs[-1].endswith("all datasets present")
 
 
-def test_tdmpc2_expert_not_available_yet():
-    with pytest.raises(NotImplementedError, match="issue 4"):
-        make_expert("dmc", "cartpole-swingup", "tdmpc2")
+def test_expert_kind_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no tdmpc2 expert checkpoint .* --expert tdmpc2"):
+        make_expert("dmc", "cartpole-swingup", "tdmpc2", tmp_path)
+    with pytest.raises(ValueError, match="unknown expert kind"):
+        make_expert("dmc", "cartpole-swingup", "ppo", tmp_path)
+    with pytest.raises(ValueError, match="metaworld only"):
+        make_expert("dmc", "cartpole-swingup", "scripted", tmp_path)

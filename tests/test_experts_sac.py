@@ -7,8 +7,9 @@ import json
 import numpy as np
 
 import envs
+from experts.artifacts import load_episodes_npz, sha256_file
 from experts.policies import make_expert
-from experts.sac import SACConfig, load_episodes_npz, sac_dir, sha256_file, train
+from experts.sac import SACConfig, sac_dir, train
 
 
 def test_sac_trainer_writes_checkpoint_card_and_replay(tmp_path):
