@@ -141,3 +141,18 @@ def test_checkpoint_hash_checked_and_kill_between_replaces_survives(tmp_path):
     pt.write_bytes(pt.read_bytes()[:-10])
     with pytest.raises(checkpoint.CorruptCheckpoint, match="sha256"):
         checkpoint.load(tmp_path)
+
+
+def test_emitted_cells_run_by_index_as_sbatch_templates_do(tmp_path, capsys):
+    import run_grid
+    from runner.__main__ import main as run_one
+
+    emit = tmp_path / "cells.jsonl"
+    assert run_grid.main([*TOY_GRID, "seeds=2", f"results={tmp_path}", "--dry-run", f"--emit={emit}"]) == 0
+    lines = emit.read_text().splitlines()
+    assert len(lines) == 2
+    assert run_one([str(emit), "--index", "1", "--results", str(tmp_path)]) == 0
+    cells = grid(tmp_path, "seeds=2")
+    assert [ledger.cell_status(c.run_dir(tmp_path)) for c in cells] == ["missing", "done"]
+    for template in (REPO / "slurm" / "templates").glob("*.sbatch"):
+        assert subprocess.run(["bash", "-n", str(template)]).returncode == 0, template

@@ -1,4 +1,5 @@
-"""Exact resume: a cell SIGKILLed at a random step and resumed writes byte-identical metrics and evals."""
+"""Exact resume: a cell SIGKILLed at a random step, resumed, stopped again by USR2 (`python -m runner`, as the
+sbatch templates run it) and resumed again writes byte-identical metrics and evals."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path):
     d = cell.run_dir(root)
     proc = subprocess.Popen([sys.executable, "-m", "runner", str(spec), "--results", str(root)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    target = random.randint(1, 290)
+    target = random.randint(1, 250)
     beat.unlink()
     deadline = time.monotonic() + 120
     while _beat(beat) < target:
@@ -63,8 +64,21 @@ def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path):
     assert killed_at < 300
     assert json.loads((d / "manifest.json").read_text())["status"] == "running"  # no chance to say otherwise
 
+    # second attempt, as hand-submitted SLURM jobs run it: stopped by USR2 at another random step
+    target = random.randint(killed_at + 1, 295)
+    proc = subprocess.Popen([sys.executable, "-m", "runner", str(spec), "--results", str(root)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while _beat(beat) < target:
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline + 120
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGUSR2)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "preempted" in err and "resumed from checkpoint" in out
+    assert json.loads((d / "manifest.json").read_text())["status"] == "preempted"
+
     assert run_cell(cell, root) == "done"
     for name in ("metrics.csv", "eval.csv"):
         assert (d / name).read_bytes() == (cell.run_dir(ref_root) / name).read_bytes(), name
     m = json.loads((d / "manifest.json").read_text())
-    assert m["attempts"] == 2 and m["status"] == "done"
+    assert m["attempts"] == 3 and m["status"] == "done"
