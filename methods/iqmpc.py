@@ -34,7 +34,7 @@ class IQMPCConfig(AgentConfig):
     """IQ-MPC hyperparameters (App. A.2). `size`: paper | cpu | smoke (see `iqmpc_preset`)."""
 
     MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {"critic": "scalar", "reward_head": False}
-    BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 256, "smoke": 8}
+    BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 128, "smoke": 8}
 
     expert_batch_size: int | None = None  # None: same as batch_size (256 behavioural + 256 expert)
     alpha: float = 0.5  # χ² regulariser φ(x) = x − x²/(4α)

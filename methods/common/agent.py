@@ -32,7 +32,7 @@ class AgentConfig:
     """
 
     MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {}  # per-method ModelConfig fields (e.g. TD-MPC2's two-hot critic)
-    BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 256, "smoke": 8}
+    BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 128, "smoke": 8}
 
     size: str = "paper"
     model: ModelConfig | dict | None = None
@@ -43,7 +43,7 @@ class AgentConfig:
     grad_clip: float = 20.0
     tau: float = 0.01  # Polyak coefficient of the target Q ensemble
     rho: float = 0.5  # temporal weight over the horizon (λ in IQ-MPC)
-    batch_size: int | None = None  # None: 256 (paper, cpu), 8 (smoke)
+    batch_size: int | None = None  # None: 256 (paper), 128 (cpu), 8 (smoke)
     mpc: bool = True  # plan with MPPI; False acts with the policy prior
     seed_steps: int | None = None  # None: max(1000, 5 L)
     discount: float | None = None  # None: TD-MPC2 heuristic from the episode length

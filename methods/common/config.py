@@ -46,13 +46,13 @@ class PlannerConfig:
 
 MODEL_PRESETS: dict[str, ModelConfig] = {
     "paper": ModelConfig(),
-    "cpu": ModelConfig(latent_dim=128, mlp_dim=256, enc_dim=128, num_channels=8),
+    "cpu": ModelConfig(latent_dim=64, mlp_dim=128, enc_dim=64, num_channels=4),
     "smoke": ModelConfig(latent_dim=16, mlp_dim=32, enc_dim=16, num_channels=1, num_q=3),
 }
 
 PLANNER_PRESETS: dict[str, PlannerConfig] = {
     "paper": PlannerConfig(),
-    "cpu": PlannerConfig(iterations=4, num_samples=256, num_elites=32, num_pi_trajs=16),
+    "cpu": PlannerConfig(iterations=4, num_samples=128, num_elites=16, num_pi_trajs=8),
     "smoke": PlannerConfig(iterations=2, num_samples=16, num_elites=4, num_pi_trajs=4),
 }
 

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.common.layers import NormedLinear, mish
+
 
 class EnsembleMLP(nn.Module):
     """E independent MLPs in_dim -> hidden... -> out_dim; hidden layers are Linear -> (Dropout on the first)
@@ -65,13 +67,11 @@ class EnsembleMLP(nn.Module):
             if i == 0 and self.dropout > 0 and self.training:
                 h = F.dropout(h, self.dropout, training=True)
             h = F.layer_norm(h, h.shape[-1:])
-            h = F.mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
+            h = mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
         return h
 
     def head(self, i: int) -> nn.Sequential:
         """Head `i` as an ordinary nn.Sequential (a copy; used to check the vectorisation)."""
-        from methods.common.layers import NormedLinear
-
         layers: list[nn.Module] = []
         n_layers = len(self.weights)
         for k in range(n_layers):

