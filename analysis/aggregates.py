@@ -16,8 +16,11 @@ from rliable import metrics
 
 from analysis import bootstrap as bs
 
-REPS = 50_000  # rliable's default for get_interval_estimates (its recommended reps)
-PROFILE_REPS = 2_000  # rliable's default for create_performance_profile
+# rliable's recommended reps (its README: aggregates and sample efficiency 50,000; probability of improvement
+# 2,000; performance profiles: create_performance_profile's default 2,000).
+REPS = 50_000
+POI_REPS = 2_000
+PROFILE_REPS = 2_000
 SAMPLE_EFFICIENCY_POINTS = 11
 
 
@@ -103,6 +106,7 @@ class Aggregates:
     curve_cis: dict[str, np.ndarray]
     reps: int
     profile_reps: int
+    poi_reps: int
     seed: int
 
     def table(self) -> pd.DataFrame:
@@ -128,8 +132,8 @@ def point_aggregates(m: np.ndarray) -> np.ndarray:
 
 def compute_aggregates(
     sm: ScoreMatrices, step_curves: tuple[np.ndarray, dict[str, np.ndarray]] | None = None,
-    reps: int = REPS, profile_reps: int = PROFILE_REPS, seed: int = 0, progress: bool = False,
-    taus: np.ndarray | None = None,
+    reps: int = REPS, profile_reps: int = PROFILE_REPS, poi_reps: int = POI_REPS, seed: int = 0,
+    progress: bool = False, taus: np.ndarray | None = None,
 ) -> Aggregates:
     """Every aggregate with its CI; one RandomState(seed) drives all bootstraps in a fixed order."""
     rng = np.random.RandomState(seed)
@@ -141,10 +145,10 @@ def compute_aggregates(
         taus = np.linspace(0.0, hi, 81)
     profiles, profile_cis = bs.interval_estimates(m, bs.profile_stat(taus), profile_reps, rng, progress=progress)
     pairs = {(x, y): (m[x], m[y]) for x, y in itertools.combinations(sorted(m), 2)}
-    poi, poi_cis = bs.probability_of_improvement(pairs, reps, rng, progress=progress)
+    poi, poi_cis = bs.probability_of_improvement(pairs, poi_reps, rng, progress=progress)
     steps, curve_points, curve_cis = np.array([]), {}, {}
     if step_curves is not None and step_curves[1]:
         steps, arrays = step_curves
-        curve_points, curve_cis = bs.interval_estimates(arrays, bs.iqm_per_step, reps, rng, progress=progress)
+        curve_points, curve_cis = bs.curve_interval_estimates(arrays, reps, rng, progress=progress)
     return Aggregates(bs.AGGREGATE_NAMES, points, intervals, taus, profiles, profile_cis, poi, poi_cis,
-                      steps, curve_points, curve_cis, reps, profile_reps, seed)
+                      steps, curve_points, curve_cis, reps, profile_reps, poi_reps, seed)

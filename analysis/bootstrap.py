@@ -113,6 +113,25 @@ def iqm_per_step(x: np.ndarray) -> np.ndarray:
     return iqm(moved).reshape(r, s)
 
 
+def curve_interval_estimates(
+    curve_dict: dict[str, np.ndarray], reps: int, rng: np.random.RandomState, size: float = 0.95,
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """IQM at each step of (runs x tasks x steps) curves with stratified bootstrap CIs that resample whole runs
+    (the same runs at every step). Point estimates equal rliable's; its CIs differ by design: rliable draws runs
+    independently at every step (steps x more random draws), which does not treat a run's curve as one unit."""
+    points, intervals = {}, {}
+    for key, x in curve_dict.items():
+        n, t = x.shape[:2]
+        points[key] = iqm_per_step(x[None])[0]
+        samples = []
+        for r in _chunks(reps, x.size, f"curve CI {key}", progress):
+            idx = rng.choice(n, (r, n, t))
+            samples.append(iqm_per_step(x[idx, np.arange(t)[None, None, :], :]))
+        intervals[key] = percentile_ci(np.concatenate(samples), size)
+    return points, intervals
+
+
 # ---- probability of improvement (two independent stratified samples) ----
 
 def poi_stat(x: np.ndarray, y: np.ndarray) -> np.ndarray:

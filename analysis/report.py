@@ -33,6 +33,7 @@ class ReportOptions:
     tasks: list[str] | None = None
     reps: int = agg.REPS
     profile_reps: int = agg.PROFILE_REPS
+    poi_reps: int = agg.POI_REPS
     seed: int = 0
     step_col: str = "env_step"
     progress: bool = True
@@ -147,15 +148,17 @@ def _aggregate_section(idx: Index, res: Results, suite: str, opts: ReportOptions
     curves = scores.curves(res, metric, normalise=normalise)
     steps = agg.step_matrices(curves, sm, step_col=opts.step_col)
     log(f"{suite}: aggregates over {len(sm.tasks)} tasks, {len(sm.matrices)} methods "
-        f"({opts.reps} bootstrap reps, profiles {opts.profile_reps})")
+        f"({opts.reps} bootstrap reps, profiles {opts.profile_reps}, PoI {opts.poi_reps})")
     t0 = time.perf_counter()
-    a = agg.compute_aggregates(sm, steps, reps=opts.reps, profile_reps=opts.profile_reps, seed=opts.seed,
-                               progress=opts.progress)
+    a = agg.compute_aggregates(sm, steps, reps=opts.reps, profile_reps=opts.profile_reps, poi_reps=opts.poi_reps,
+                               seed=opts.seed, progress=opts.progress)
     log(f"{suite}: aggregates done in {time.perf_counter() - t0:.1f} s")
     runs = {v: m.shape[0] for v, m in sm.matrices.items()}
     head = (f"Final {label} over {len(sm.tasks)} tasks; runs per task: "
             + ", ".join(f"{v}: {n}" for v, n in runs.items())
-            + f". 95% stratified bootstrap CIs, {opts.reps} reps (profiles {opts.profile_reps}), seed {opts.seed}.")
+            + f". 95% stratified bootstrap CIs: {opts.reps} reps (performance profiles {opts.profile_reps}, "
+            f"probability of improvement {opts.poi_reps}: rliable's recommended), seed {opts.seed}. "
+            "Sample-efficiency CIs resample whole runs.")
     table = a.table()
     md = ["| method | " + " | ".join(a.names) + " |", "|---" * (len(a.names) + 1) + "|"]
     for v in sorted(a.points):
@@ -290,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--task", action="append", help="keep only this task (repeatable)")
     p.add_argument("--reps", type=int, default=agg.REPS, help=f"bootstrap reps (default {agg.REPS}, rliable's)")
     p.add_argument("--profile-reps", type=int, default=agg.PROFILE_REPS)
+    p.add_argument("--poi-reps", type=int, default=agg.POI_REPS)
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--steps", choices=["env_step", "agent_step"], default="env_step", help="x axis unit")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-figures", action="store_true", help="tables and aggregates only")
     a = p.parse_args(argv)
-    opts = ReportOptions(a.suite, a.method, a.task, a.reps, a.profile_reps, a.seed, a.steps, not a.no_progress,
-                         not a.no_figures)
+    opts = ReportOptions(a.suite, a.method, a.task, a.reps, a.profile_reps, a.poi_reps, a.seed, a.steps,
+                         not a.no_progress, not a.no_figures)
     index = build_report(a.sources, a.out, opts)
     print(index)
     return 0

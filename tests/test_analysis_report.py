@@ -21,7 +21,7 @@ from analysis.synthetic import write_golden_tree  # noqa: E402
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = write_golden_tree(tmp_path_factory.mktemp("results"))
     out = tmp_path_factory.mktemp("reports")
-    build_report([root], out, ReportOptions(reps=200, profile_reps=50, progress=False))
+    build_report([root], out, ReportOptions(reps=200, profile_reps=50, poi_reps=50, progress=False))
     return out
 
 
@@ -91,7 +91,7 @@ def test_cli_filters(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = write_golden_tree(tmp_path / "results")
     out = tmp_path / "rep"
     assert main([str(root), "--out", str(out), "--suite", "metaworld", "--method", "cdred", "--reps", "50",
-                 "--profile-reps", "20", "--no-progress", "--no-figures"]) == 0
+                 "--profile-reps", "20", "--poi-reps", "20", "--no-progress", "--no-figures"]) == 0
     assert capsys.readouterr().out.strip().endswith("index.md")
     final = (out / "tables/metaworld/eval_success_final.md").read_text()
     assert "cdred" in final and "iqmpc" not in final

@@ -80,3 +80,17 @@ def test_aggregate_golden_values() -> None:
     assert bs.iqm(x[None])[0] == pytest.approx(iqm)
     # column 0 vs column 1: no wins, one tie (0.5 vs 0.5) among 16 pairs
     assert bs.poi_stat(x[None, :, :1], x[None, :, 1:])[0] == pytest.approx(0.5 / 16)
+
+
+def test_curve_cis_resample_whole_runs() -> None:
+    x = np.random.RandomState(8).rand(4, 3, 5)  # runs x tasks x steps
+    points, cis = bs.curve_interval_estimates({"a": x}, reps=120, rng=np.random.RandomState(9))
+    theirs_p, _ = rly.get_interval_estimates({"a": x}, lambda s: np.array(
+        [metrics.aggregate_iqm(s[..., j]) for j in range(s.shape[-1])]), reps=2)
+    np.testing.assert_array_equal(points["a"], theirs_p["a"])  # point estimates: rliable's own values
+    rng, samples = np.random.RandomState(9), []
+    for _ in range(120):  # slow reference: one run index per (run slot, task), shared by every step
+        idx = rng.choice(4, (4, 3))
+        b = x[idx, np.arange(3)[None, :], :]
+        samples.append([metrics.aggregate_iqm(b[..., j]) for j in range(5)])
+    np.testing.assert_allclose(cis["a"], np.percentile(np.array(samples), [2.5, 97.5], axis=0), rtol=1e-12)

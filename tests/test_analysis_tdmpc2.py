@@ -74,7 +74,8 @@ def test_best_matches_csv(mw) -> None:
 
 
 def test_aggregate_report_builds(tmp_path: Path) -> None:
-    opts = ReportOptions(suites=["metaworld"], reps=300, profile_reps=50, progress=False, figures=False)
+    opts = ReportOptions(suites=["metaworld"], reps=300, profile_reps=50, poi_reps=50, progress=False,
+                         figures=False)
     index = build_report([DATA], tmp_path, opts)
     text = index.read_text()
     assert "Meta-World: aggregate success rate" in (tmp_path / "tables/metaworld/aggregates.md").read_text()
