@@ -84,8 +84,8 @@ class Demos:
             "obs": np.concatenate([ep.obs[:-1] for ep in eps]),
             "next_obs": np.concatenate([ep.obs[1:] for ep in eps]),
             "reward": np.concatenate([ep.reward for ep in eps]),
-            "terminated": np.concatenate([np.eye(1, len(ep), len(ep) - 1, dtype=bool)[0] & ep.terminated
-                                          for ep in eps]),
+            "terminated": np.concatenate([np.arange(len(ep)) == len(ep) - 1 if ep.terminated
+                                          else np.zeros(len(ep), bool) for ep in eps]),
         }
         if self.has_actions:
             out["action"] = np.concatenate([ep.action for ep in eps])

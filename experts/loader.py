@@ -45,6 +45,9 @@ def _check_dims(path: Path, card: dict, spec) -> None:
 
 
 def _load_one(path: Path, n: int | None, seed: int, spec) -> tuple[list[Episode], dict]:
+    if not path.exists():
+        suite, task = path.parent.parent.name, path.parent.name
+        raise DatasetError(f"no dataset at {path}; build it with `python -m experts {suite} {task}`")
     episodes, card = dataset.read(path)
     if spec is not None:
         _check_dims(path, card, spec)

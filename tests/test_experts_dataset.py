@@ -230,3 +230,22 @@ def test_expert_kind_errors(tmp_path):
         make_expert("dmc", "cartpole-swingup", "ppo", tmp_path)
     with pytest.raises(ValueError, match="metaworld only"):
         make_expert("dmc", "cartpole-swingup", "scripted", tmp_path)
+
+
+def test_transitions_and_slices_layout():
+    obs = np.arange(10, dtype=np.float32).reshape(5, 2)
+    a = Episode(obs, np.arange(4, dtype=np.float32)[:, None], np.arange(4, dtype=np.float32), terminated=True)
+    b = Episode(obs[:3] + 100, np.zeros((2, 1), np.float32), np.zeros(2, np.float32))
+    demos = experts.Demos([a, b])
+    tr = demos.transitions()
+    np.testing.assert_array_equal(tr["terminated"], [False, False, False, True, False, False])
+    np.testing.assert_array_equal(tr["next_obs"][:4], obs[1:])
+    s = demos.slices(2)
+    assert s["obs"].shape == (4, 3, 2) and s["action"].shape == (4, 2, 1)
+    np.testing.assert_array_equal(s["obs"][1], obs[1:4])
+    np.testing.assert_array_equal(s["obs"][3], obs[:3] + 100)
+
+
+def test_missing_dataset_says_how_to_build(tmp_path):
+    with pytest.raises(DatasetError, match="python -m experts metaworld reach-v3"):
+        experts.load("metaworld", "reach", n=1, root=tmp_path, check_env=False)
