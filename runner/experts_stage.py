@@ -7,11 +7,11 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 def builder() -> Callable[..., dict]:
-    """`experts.build(suite, tasks)`, with a clear error when the experts package does not provide it."""
+    """`experts.build(suite, tasks, **options)`, with a clear error when the experts package does not provide it."""
     try:
         fn = getattr(importlib.import_module("experts"), "build", None)
     except ImportError as err:
@@ -21,13 +21,14 @@ def builder() -> Callable[..., dict]:
     return fn
 
 
-def build_one(suite: str, task: str) -> dict:
+def build_one(suite: str, task: str, options: dict) -> dict:
     """One job: build the expert and datasets of one task."""
-    return builder()(suite, [task])
+    return builder()(suite, [task], **options)
 
 
 def run(cfg: DictConfig, tasks: list[str], launcher: str, dry_run: bool, sweeps_dir: Path) -> None:
     suite = cfg.suite.name
+    options = OmegaConf.to_container(cfg.experts, resolve=True)
     print(f"stage=experts: {suite}: {', '.join(tasks)} ({launcher})")
     if dry_run:
         return
@@ -37,9 +38,9 @@ def run(cfg: DictConfig, tasks: list[str], launcher: str, dry_run: bool, sweeps_
 
         sweep = new_sweep_dir(sweeps_dir)
         lc = dict(cfg.launcher)
-        ids = submit_array(build_one, [(suite, t) for t in tasks], sweep, lc, "wmil-experts")
+        ids = submit_array(build_one, [(suite, t, options) for t in tasks], sweep, lc, "wmil-experts")
         print(f"submitted {len(ids)} expert jobs: {', '.join(ids)} (logs in {sweep / 'submitit'})")
         return
     for task in tasks:
-        build_one(suite, task)
+        build_one(suite, task, options)
     print(f"expert datasets built for {suite}: {', '.join(tasks)}")

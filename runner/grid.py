@@ -62,10 +62,14 @@ def _n_demos(cfg: DictConfig, task: str, value: Any) -> int:
 
 
 def _method_overrides(cfg: DictConfig, name: str, names: list[str]) -> dict[str, Any]:
-    """`method.<key>=v` applies to every method; `method.<name>.<key>=v` to method <name> only."""
+    """The budget's method settings (where the method's Config has them), then `method.<key>=v` for every
+    method, then `method.<name>.<key>=v` for method <name> only."""
     raw = OmegaConf.to_container(cfg.method, resolve=True)
     common = {k: v for k, v in raw.items() if k not in names}
-    return {**common, **(raw.get(name) or {})}
+    fields = method_config.field_names(methods.get(name))
+    implied = {k: v for k, v in OmegaConf.to_container(cfg.budget.get("method") or {}).items()
+               if fields is None or k in fields}
+    return {**implied, **common, **(raw.get(name) or {})}
 
 
 def validate(cfg: DictConfig) -> None:

@@ -19,8 +19,15 @@ def _config_type(cls: type) -> type | None:
     return t if isinstance(t, type) and dataclasses.is_dataclass(t) else None
 
 
+def field_names(cls: type) -> set[str] | None:
+    """The method's config fields, or None when it declares no Config dataclass."""
+    ctype = _config_type(cls)
+    return None if ctype is None else {f.name for f in dataclasses.fields(ctype)}
+
+
 def resolve(name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Plain-JSON config for method `name`: defaults of its Config dataclass < preset yaml < overrides."""
+    """Plain-JSON config for method `name`: defaults of its Config dataclass < conf/method/<name>.yaml < overrides
+    (the budget's implied settings, then the user's)."""
     cls = methods.get(name)
     preset_path = CONF / f"{name}.yaml"
     preset = OmegaConf.to_container(OmegaConf.load(preset_path)) if preset_path.exists() else {}

@@ -92,3 +92,17 @@ def test_dry_run_prints_cells_and_runs_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 to run" in out and out.count(str(tmp_path)) == 2
     assert not any(tmp_path.iterdir())
+
+
+def test_stage_experts_calls_experts_build_per_task(monkeypatch, capsys):
+    import experts
+
+    calls = []
+    monkeypatch.setattr(experts, "build", lambda suite, tasks, **kw: calls.append((suite, tasks, kw)) or {})
+    assert run_grid.main(["stage=experts", "suite=metaworld", "tasks=[reach,soccer]", "experts.n=3",
+                          "launcher=local"]) == 0
+    assert calls == [("metaworld", ["reach-v3"], {"n": 3, "embodiment": True}),
+                     ("metaworld", ["soccer-v3"], {"n": 3, "embodiment": True})]
+    monkeypatch.delattr(experts, "build")
+    with pytest.raises(RuntimeError, match=r"needs experts.build\(suite, tasks\)"):
+        run_grid.main(["stage=experts", "suite=metaworld", "tasks=[reach]", "launcher=local"])
