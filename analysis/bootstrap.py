@@ -113,6 +113,29 @@ def iqm_per_step(x: np.ndarray) -> np.ndarray:
     return iqm(moved).reshape(r, s)
 
 
+def run_counts(idx: np.ndarray) -> np.ndarray:
+    """Resampling indices (r, n, T) -> how often each run was drawn per task, as (r, n, T) counts."""
+    r, n, t = idx.shape
+    base = (np.arange(r)[:, None, None] * t + np.arange(t)[None, None, :]) * n
+    return np.bincount((base + idx).ravel(), minlength=r * t * n).reshape(r, t, n).transpose(0, 2, 1)
+
+
+def weighted_iqm_steps(sorted_values: np.ndarray, order: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """IQM per step of resampled runs given as counts, without materialising the resample.
+
+    sorted_values/order (S, N): each step's N = runs x tasks values in ascending order and their permutation;
+    counts (r, N): how often each value was drawn. Sums the values of ranks [cut, N - cut) (scipy's
+    trim_mean(0.25)) through cumulative counts in small integers: ~3x faster than partitioning every sample.
+    """
+    n_total = sorted_values.shape[1]
+    cut = int(0.25 * n_total)
+    small = np.int16 if n_total < np.iinfo(np.int16).max else np.int64  # counts sum to n_total
+    c = counts.astype(small)[:, order]  # (r, S, N)
+    hi = np.cumsum(c, axis=2, dtype=small)
+    portion = np.clip(hi, cut, n_total - cut) - np.clip(hi - c, cut, n_total - cut)
+    return np.einsum("rsn,sn->rs", portion.astype(np.float64), sorted_values) / (n_total - 2 * cut)
+
+
 def curve_interval_estimates(
     curve_dict: dict[str, np.ndarray], reps: int, rng: np.random.RandomState, size: float = 0.95,
     progress: bool = False,
@@ -122,12 +145,15 @@ def curve_interval_estimates(
     independently at every step (steps x more random draws), which does not treat a run's curve as one unit."""
     points, intervals = {}, {}
     for key, x in curve_dict.items():
-        n, t = x.shape[:2]
+        n, t, steps = x.shape
         points[key] = iqm_per_step(x[None])[0]
+        values = np.moveaxis(x, -1, 0).reshape(steps, n * t)  # index run * t + task, like counts below
+        order = np.argsort(values, axis=1, kind="stable")
+        sorted_values = np.take_along_axis(values, order, axis=1)
         samples = []
-        for r in _chunks(reps, x.size, f"curve CI {key}", progress):
-            idx = rng.choice(n, (r, n, t))
-            samples.append(iqm_per_step(x[idx, np.arange(t)[None, None, :], :]))
+        for r in _chunks(reps, x.size * 8, f"curve CI {key}", progress):  # small chunks stay in cache
+            counts = run_counts(rng.choice(n, (r, n, t))).reshape(r, n * t)
+            samples.append(weighted_iqm_steps(sorted_values, order, counts))
         intervals[key] = percentile_ci(np.concatenate(samples), size)
     return points, intervals
 

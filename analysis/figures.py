@@ -81,7 +81,7 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
             if b.empty:
                 continue
             ax.plot(b[step_col], b["mean"], color=colors[v], lw=1.4)
-            ax.fill_between(b[step_col], b["lo"], b["hi"], color=colors[v], alpha=0.2, lw=0)
+            ax.fill_between(b[step_col], b["lo"], b["hi"], color=colors[v], alpha=0.2, lw=0, rasterized=True)
         if levels and task in levels and np.isfinite(levels[task]):
             ax.axhline(levels[task], color="k", ls="--", lw=1.2)
         title = task if uniform else f"{task}\nn = " + ", ".join(str(n) for n in n_runs[task].to_numpy())
@@ -99,7 +99,7 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
     return fig
 
 
-def pages(items: list[str], per_page: int = 12) -> list[list[str]]:
+def pages(items: list[str], per_page: int = 16) -> list[list[str]]:
     """Split tasks into figure pages (a 50-panel figure is unreadable and slow to save)."""
     return [items[i:i + per_page] for i in range(0, len(items), per_page)]
 
