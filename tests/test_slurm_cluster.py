@@ -102,6 +102,7 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
           and _manifest(victim).get("status") == "running", 120, "task 0 to pass its first checkpoint")
     # scancel delivers the signal at once but may keep retrying while the task is being requeued ("Job can not
     # be altered now"): do not wait for it, wait for the cell to say it stopped
+    usr2_s = time.monotonic() - t0
     scancel = subprocess.Popen(["scancel", "--signal=USR2", victim_job])
     try:
         _wait(lambda: _manifest(victim).get("status") == "preempted" or _manifest(victim).get("attempts", 0) >= 2,
@@ -112,7 +113,9 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
         scancel.wait()
 
     _wait(lambda: ledger.select(cells, root)[1].get("done") == 4, 240, "all 4 cells done", poll=0.5)
-    print(f"submit returned in {submit_s:.1f} s; grid done {time.monotonic() - t0:.1f} s after submission")
+    with capsys.disabled():
+        print(f"\nsubmit returned in {submit_s:.1f} s; USR2 sent at {usr2_s:.1f} s; "
+              f"4 cells done {time.monotonic() - t0:.1f} s after submission")
     _wait(lambda: set(job_states(rec["job_ids"]).values()) == {"COMPLETED"}, 60, "sacct: 4 tasks COMPLETED")
     m = _manifest(victim)
     assert m["attempts"] == 2 and m["slurm_job_id"] == victim_job
