@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from runner.__main__ import main as runner_main
 from runner.config import compose_grid
 from runner.grid import expand
@@ -92,3 +94,32 @@ def test_sigkill_at_random_step_then_resume_is_bit_identical(tmp_path):
         assert (d / name).read_bytes() == (cell.run_dir(ref_root) / name).read_bytes(), name
     m = json.loads((d / "manifest.json").read_text())
     assert m["attempts"] == 3 and m["status"] == "done"
+
+
+def test_offline_regime_interrupted_in_process_resumes_identically(tmp_path, monkeypatch):
+    from tests.toy_method import ToyOffline
+
+    cell = expand(compose_grid([*TOY_GRID, "methods=[toy-offline]", "budget.metaworld.env_steps=300",
+                                "budget.metaworld.checkpoint_every_env_steps=40", "tensorboard=false"]))[0]
+    ref_root, root = tmp_path / "ref", tmp_path / "cut"
+    assert run_cell(cell, ref_root) == "done"
+    rows = (cell.run_dir(ref_root) / "metrics.csv").read_text()
+    assert "train/episode_return" not in rows and "train/loss" in rows  # no interaction, only updates
+    assert (cell.run_dir(ref_root) / "eval.csv").read_text().count("\n") == 1 + 3  # header + steps 0, 100, 150
+
+    cut = PICK.randint(21, 140)
+    original = ToyOffline.update
+
+    def interrupted(self, step):
+        if step == cut:
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(ToyOffline, "update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(cell, root)
+    assert json.loads((cell.run_dir(root) / "manifest.json").read_text())["status"] == "preempted"
+    monkeypatch.setattr(ToyOffline, "update", original)
+    assert run_cell(cell, root) == "done"
+    for name in ("metrics.csv", "eval.csv"):
+        assert (cell.run_dir(root) / name).read_bytes() == (cell.run_dir(ref_root) / name).read_bytes(), name

@@ -95,6 +95,13 @@ class ToyMethod(Method):
         self.n = state["n"]
 
 
+class ToyOffline(ToyMethod):
+    """The same learner in the offline regime: no environment interaction, `update` trains on the demos."""
+
+    name = "toy-offline"
+    regime = "offline"
+
+
 def make_demos(suite: str, task: str, kind: str, n: int, spec) -> Demos:
     """Synthetic, deterministic state-action demos with the env's dimensions (the expert: a = tanh(obs[:A]))."""
     rng = np.random.default_rng(1234)
@@ -108,6 +115,7 @@ def make_demos(suite: str, task: str, kind: str, n: int, spec) -> Demos:
 
 
 methods.register("toy", "tests.toy_method:ToyMethod")
+methods.register("toy-offline", "tests.toy_method:ToyOffline")
 
 # Overrides that make a tiny grid of this method (Meta-World reach: 100-step episodes, cheap steps).
 TOY_GRID = [
