@@ -81,7 +81,8 @@ def _table_files(idx: Index, table: tables.Table, rel: str) -> str:
 
 
 def _levels(cells: pd.DataFrame, col: str) -> dict[str, float]:
-    c = cells.dropna(subset=[col])
+    """Expert level per task from our datasets' references (TD-MPC2's 1000 is a normaliser, not an expert)."""
+    c = cells[cells["source"] == OURS].dropna(subset=[col])
     return c.groupby("task")[col].apply(lambda s: float(pd.to_numeric(s).mean())).to_dict() if len(c) else {}
 
 
@@ -111,7 +112,8 @@ def _score_tables(idx: Index, res: Results, suite: str, metric: str, normalise: 
 def _curve_figures(idx: Index, res: Results, suite: str, opts: ReportOptions) -> list[str]:
     lines = []
     cells = res.cells
-    metrics = sorted(m for m in res.frame["metric"].astype(str).unique() if m.startswith(("eval/", "diag/")))
+    metrics = sorted((m for m in res.frame["metric"].astype(str).unique() if m.startswith(("eval/", "diag/"))),
+                     key=lambda m: (not m.startswith("eval/"), m))
     for metric in metrics:
         c = scores.curves(res, metric, statuses=("done", "running", "preempted"))
         if c.empty:
