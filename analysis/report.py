@@ -91,7 +91,7 @@ def _score_tables(idx: Index, res: Results, suite: str, metric: str, normalise: 
     lines, finals = [], {}
     what = {"eval/success": "success rate", "eval/return": "return"}.get(metric, metric)
     if normalise:
-        what = "normalised return (R − random) / (expert − random), dataset references"
+        what = "normalised return"
     for which in ("final", "best"):
         s = scores.run_scores(res, metric, which, normalise=normalise)
         s = s.dropna(subset=["score"])
@@ -103,6 +103,9 @@ def _score_tables(idx: Index, res: Results, suite: str, metric: str, normalise: 
         steps = f"{int(summ.env_step_min.min())}–{int(summ.env_step_max.max())}"
         notes = [f"{scores.WHICH_LABEL[which]} per run, then mean ± std over seeds, [95% Student-t CI], (n seeds); "
                  f"env steps of the scores: {steps}. Best mean per row in bold."]
+        if normalise:
+            notes.append("Normalised: (R − random) / (expert − random) with the references of each run's dataset "
+                         "card (manifest); TD-MPC2's DMC curves: R / 1000.")
         title = f"{SUITE_NAMES.get(suite, suite)}: {which} {what}"
         rel = f"{suite}/{metric.replace('/', '_')}{'_normalised' if normalise else ''}_{which}"
         lines.append("- " + _table_files(idx, tables.score_table(summ, title, notes), rel))
