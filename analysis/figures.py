@@ -93,8 +93,10 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
     if levels:
         handles.append(plt.Line2D([], [], color="k", ls="--"))
         labels.append(level_label)
-    fig.subplots_adjust(hspace=0.55, wspace=0.35)  # fixed spacing: tight_layout costs a full draw
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.02), ncol=min(len(labels), 4),
+    height = fig.get_size_inches()[1]
+    # fixed spacing (tight_layout costs a full draw); the shared legend sits below the bottom x labels
+    fig.subplots_adjust(hspace=0.55, wspace=0.35, bottom=0.6 / height, top=1 - 0.35 / height)
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
                fontsize="small", frameon=False)
     return fig
 
@@ -147,12 +149,18 @@ def sample_efficiency_figure(aggs: Aggregates, xlabel: str, ylabel: str) -> plt.
     return fig
 
 
-def ablation_figure(scores: pd.DataFrame, axis: str, ylabel: str) -> plt.Figure:
-    """Final score (mean ± 95% CI over seeds) against a config axis, one panel per task, one line per method."""
+def ablation_figure(scores: pd.DataFrame, axis: str, ylabel: str,
+                    bounds: tuple[float, float] | None = None) -> plt.Figure:
+    """Final score (mean ± 95% CI over seeds, clipped to `bounds`) against a config axis (numeric axes on a
+    numeric scale, others such as booleans as categories), one panel per task, one line per method."""
     df = scores.dropna(subset=[axis]).copy()
-    numeric = pd.to_numeric(df[axis], errors="coerce")
-    df["x"] = numeric if numeric.notna().all() else df[axis].astype(str)
+    numeric = pd.to_numeric(df[axis], errors="coerce") if df[axis].dtype != bool else df[axis].map(lambda _: None)
+    is_num = numeric.notna().all() and not df[axis].map(lambda v: isinstance(v, bool)).any()
+    cats = [] if is_num else sorted(df[axis].astype(str).unique())
+    df["x"] = numeric if is_num else df[axis].astype(str).map({c: i for i, c in enumerate(cats)})
     band = mean_ci(df, ["task", "method", "x"], col="score")
+    if bounds is not None:
+        band[["lo", "hi"]] = band[["lo", "hi"]].clip(*bounds)
     tasks = sorted(df["task"].unique())
     methods = sorted(df["method"].unique())
     colors = palette(methods)
@@ -165,6 +173,9 @@ def ablation_figure(scores: pd.DataFrame, axis: str, ylabel: str) -> plt.Figure:
             ax.errorbar(b["x"], b["mean"], yerr=[b["mean"] - b["lo"], b["hi"] - b["mean"]], color=colors[m],
                         marker="o", capsize=3, label=m)
         ax.set_title(task)
+        if cats:
+            ax.set_xticks(range(len(cats)), cats)
+            ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.set_xlabel(axis.removeprefix("config."))
         ax.set_ylabel(ylabel)
         ax.legend(fontsize="x-small")

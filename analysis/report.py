@@ -118,7 +118,7 @@ def _curve_figures(idx: Index, res: Results, suite: str, opts: ReportOptions) ->
     metrics = sorted((m for m in res.frame["metric"].astype(str).unique() if m.startswith(("eval/", "diag/"))),
                      key=lambda m: (not m.startswith("eval/"), m))
     for metric in metrics:
-        c = scores.curves(res, metric, statuses=("done", "running", "preempted"))
+        c = scores.curves(res, metric)  # done cells only, like the tables (others are in the coverage table)
         if c.empty:
             continue
         levels = {}
@@ -205,7 +205,7 @@ def _ablations(idx: Index, res: Results, suite: str) -> list[str]:
     s = scores.run_scores(res, metric, "final", normalise=metric == "eval/return").dropna(subset=["score"])
     s = s.merge(res.cells[["cell_id", *axes]], on="cell_id", how="left")
     for axis in axes:
-        fig = figures.ablation_figure(s, axis, f"final {metric}")
+        fig = figures.ablation_figure(s, axis, f"final {metric}", bounds=BOUNDS.get(metric))
         p = figures.save(fig, idx.out / "figures" / suite, f"ablation_{axis.removeprefix('config.')}")
         lines.append(f"- ablation over `{axis.removeprefix('config.')}`: {idx.link(p[0], 'PNG')} · "
                      f"{idx.link(p[1], 'PDF')}")
