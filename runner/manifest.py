@@ -12,6 +12,7 @@ import yaml
 
 from runner.cell import Cell
 from runner.io import atomic_write_json, atomic_write_text, read_json
+from runner.provenance import REPO
 
 STATUSES = ("pending", "running", "done", "failed", "preempted")
 
@@ -63,7 +64,7 @@ class Manifest:
         t = self.data["timings"]
         t["started"] = t["started"] or now()
         self.data["attempts"] = int(self.data.get("attempts", 0)) + 1
-        self.update(status="running", error=None, host=host,
+        self.update(status="running", error=None, host=host, code_dir=str(REPO),
                     slurm_job_id=os.environ.get("SLURM_ARRAY_JOB_ID") and
                     f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID')}"
                     or os.environ.get("SLURM_JOB_ID"))

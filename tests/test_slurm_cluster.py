@@ -125,10 +125,11 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
                              text=True, timeout=30).stdout.split()
     assert "REQUEUED" in history and history[-1] == "COMPLETED", history
 
-    # the jobs ran the code snapshot taken at submission (Python left its bytecode cache there)
+    # the jobs ran the code snapshot taken at submission, not the working tree
     code = Path(rec["folder"]) / "code"
     assert (code / "runner" / "loop.py").read_bytes() == (REPO / "runner" / "loop.py").read_bytes()
-    assert any((code / "runner" / "__pycache__").glob("loop.*.pyc"))
+    assert {_manifest(c.run_dir(root))["code_dir"] for c in cells} == {str(code)}
+    assert _manifest(cell.run_dir(ref))["code_dir"] == str(REPO)
 
     # the requeued, resumed cell wrote exactly what an uninterrupted run writes
     for name in ("metrics.csv", "eval.csv"):
