@@ -48,10 +48,14 @@ def mean_ci(df: pd.DataFrame, by: list[str], col: str = "value") -> pd.DataFrame
     return g.assign(lo=g["mean"] - half, hi=g["mean"] + half)
 
 
-def _grid(n: int, width: float = 3.2, height: float = 2.6, max_cols: int = 4) -> tuple[plt.Figure, np.ndarray]:
+def _grid(n: int, width: float = 3.2, height: float = 2.6, max_cols: int = 4,
+          sharex: bool = False) -> tuple[plt.Figure, np.ndarray]:
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, sharex=sharex)
+    if sharex:  # tick labels under the last panel of each column only (fewer texts to lay out: faster saves)
+        for i, ax in enumerate(axes.flat):
+            ax.tick_params(labelbottom=i + cols >= n)
     for ax in axes.flat:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
@@ -74,8 +78,8 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
         band[["lo", "hi"]] = band[["lo", "hi"]].clip(*bounds)
     n_runs = curves.groupby(["task", "variant"])["cell_id"].nunique()
     uniform = n_runs.groupby("variant").nunique().max() == 1
-    fig, axes = _grid(len(tasks))
-    for ax, task in zip(axes, tasks, strict=False):
+    fig, axes = _grid(len(tasks), sharex=True)
+    for i, (ax, task) in enumerate(zip(axes, tasks, strict=False)):
         for v in variants:
             b = band[(band.task == task) & (band.variant == v)]
             if b.empty:
@@ -86,7 +90,8 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
             ax.axhline(levels[task], color="k", ls="--", lw=1.2)
         title = task if uniform else f"{task}\nn = " + ", ".join(str(n) for n in n_runs[task].to_numpy())
         ax.set_title(title, fontsize="small")
-        ax.set_xlabel(step_col.replace("_", " "))
+        if i + min(len(tasks), 4) >= len(tasks):
+            ax.set_xlabel(step_col.replace("_", " "))
         ax.set_ylabel(ylabel)
     handles = [plt.Line2D([], [], color=colors[v], lw=2) for v in variants]
     labels = [f"{v} (n={int(n_runs.xs(v, level='variant').iloc[0])})" if uniform else v for v in variants]

@@ -80,3 +80,16 @@ def test_filters_and_variants(golden) -> None:
 def test_missing_root(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_results(tmp_path / "nope")
+
+
+def test_bad_value_in_one_file_of_many(tmp_path) -> None:
+    from analysis.synthetic import write_grid
+
+    write_grid(tmp_path, ["a", "b"], ["t-v3"], seeds=3, n_points=4, diagnostics=False)
+    bad = sorted(tmp_path.glob("*/*/b/*/metrics.csv"))[1]
+    bad.write_text(bad.read_text().replace("\n2000,4000,eval/success,", "\n2000,4000,eval/success,oops", 1))
+    res = load_results(tmp_path)
+    assert [p.path for p in res.problems] == [str(bad)]
+    assert "non-numeric value 'oops" in res.problems[0].message
+    assert res.cells["status"].value_counts().to_dict() == {"done": 5, "malformed": 1}
+    assert len(res.frame) == 5 * 4 * 2  # the five good files, two metrics x four evaluations each
