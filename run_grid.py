@@ -85,8 +85,8 @@ def train(cfg, args: argparse.Namespace, root: Path) -> int:
         return 0
     from runner.local import launch
 
-    results = launch(todo, root, provenance, cfg.launcher.get("workers"))
-    final = Counter(results.values())
+    results = launch(todo, root, provenance, cfg.launcher.get("workers"), cfg.launcher.get("start_method", "fork"))
+    final = Counter(r.split(" ")[0] for r in results.values())
     print(f"finished: {', '.join(f'{k} {v}' for k, v in sorted(final.items()))}")
     for c in todo:
         print(f"  {results[c.cell_id]:7s} {c.run_dir(root)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import methods
@@ -92,6 +93,17 @@ def validate(cfg: DictConfig) -> None:
                             f"Valid: {', '.join(valid_opts) or '(none)'}")
     if not isinstance(cfg.torch_threads, int) or cfg.torch_threads < 1:
         raise OverrideError(f"torch_threads={cfg.torch_threads!r}: must be a positive integer")
+    if str(cfg.device) != "auto":
+        try:
+            torch.device(str(cfg.device))
+        except (RuntimeError, ValueError):
+            raise OverrideError(f"device={cfg.device!r}. Valid: auto, cpu, cuda, cuda:<index>, mps") from None
+    start = cfg.launcher.get("start_method", "fork")
+    if start not in ("fork", "spawn"):
+        raise OverrideError(f"launcher.start_method={start!r}. Valid: fork, spawn")
+    workers = cfg.launcher.get("workers")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise OverrideError(f"launcher.workers={workers!r}: a positive integer, or null for one per core")
 
 
 def expand(cfg: DictConfig) -> list[Cell]:

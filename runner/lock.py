@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import time
 from pathlib import Path
 
 
@@ -18,8 +19,10 @@ class CellLock:
         self.path = Path(run_dir) / ".lock"
         self._fd: int | None = None
 
-    def acquire(self) -> CellLock:
+    def acquire(self, wait_s: float = 1.0) -> CellLock:
+        """Take the lock, retrying for `wait_s` (a `status` probe holds it for microseconds) before refusing."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_s
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -27,6 +30,9 @@ class CellLock:
             except BlockingIOError:
                 owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
                 raise CellLocked(f"cell {self.path.parent} is locked by a running process ({owner}); "
                                  "refusing to touch it") from None
             try:  # the file we locked may have been unlinked by the previous owner's release: retry then

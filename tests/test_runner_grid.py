@@ -74,6 +74,8 @@ def test_changed_config_is_new_cell_but_run_context_is_not():
     ("launcher.workerz=2", "Valid keys: name, workers"),
     ("budget.metaworld.steps=5", "Valid keys: checkpoint_every_env_steps"),
     ("env_options.partial_obs=true", "Valid: (none)"),
+    ("device=gpu0", "Valid: auto, cpu, cuda"),
+    ("launcher.workers=0", "positive integer"),
 ])
 def test_bad_overrides_name_the_valid_ones(override, expect):
     with pytest.raises(OverrideError) as err:

@@ -156,3 +156,15 @@ def test_emitted_cells_run_by_index_as_sbatch_templates_do(tmp_path, capsys):
     assert [ledger.cell_status(c.run_dir(tmp_path)) for c in cells] == ["missing", "done"]
     for template in (REPO / "slurm" / "templates").glob("*.sbatch"):
         assert subprocess.run(["bash", "-n", str(template)]).returncode == 0, template
+
+
+def test_local_pool_survives_a_crashing_cell(tmp_path, capsys):
+    import run_grid
+
+    extra = ["budget.metaworld.env_steps=200", "tensorboard=false", "seeds=2", "method.crash_at_step=30",
+             "method.crash_seed=1"]
+    assert run_grid.main([*TOY_GRID[:-1], "launcher.workers=2", f"results={tmp_path}", *extra]) == 1
+    out = capsys.readouterr().out
+    assert "finished: crashed 1, done 1" in out and "crashed (exit code -9)" in out
+    cells = grid(tmp_path, *extra)
+    assert [ledger.cell_status(c.run_dir(tmp_path)) for c in cells] == ["done", "preempted"]

@@ -5,6 +5,8 @@ resume is a meaningful check."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,8 @@ class ToyConfig:
     buffer_size: int = 100_000
     step_sleep: float = 0.0  # seconds slept per update (lets tests kill a run mid-way)
     fail_at_step: int = -1  # raise at this update step (tests the failed status)
+    crash_at_step: int = -1  # SIGKILL its own process at this update step (tests the local launcher) ...
+    crash_seed: int = -1  # ... in the cell with this seed only
     heartbeat: str = ""  # file the current update step is written to (lets tests kill at a chosen step)
 
 
@@ -76,6 +80,8 @@ class ToyMethod(Method):
     def update(self, step: int) -> dict[str, float]:
         if step == self.cfg.fail_at_step:
             raise RuntimeError(f"toy failure at step {step}")
+        if step == self.cfg.crash_at_step and self.seed == self.cfg.crash_seed:
+            os.kill(os.getpid(), signal.SIGKILL)
         if self.cfg.step_sleep:
             time.sleep(self.cfg.step_sleep)
         if self.cfg.heartbeat:
