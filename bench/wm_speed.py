@@ -1,0 +1,155 @@
+"""Speed of the IQ-MPC world model: update steps/s and planning ms/action, their FLOPs (matmul/conv FLOPs counted
+by torch's FlopCounterMode) and the fraction of this machine's measured fp32 matmul rate at the same thread count.
+
+    .venv/bin/python -m bench.wm_speed --sizes paper cpu --threads 1 [--compile] [--device cuda]
+
+`--compile` also checks that the compiled update and planner return values match eager ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from envs.spec import EnvSpec
+from experts.demos import Demos, Episode
+from methods.base import Transition, resolve_device
+from methods.iqmpc import IQMPC, iqmpc_preset
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_rate(device: torch.device, n: int = 1024, reps: int = 10) -> float:
+    """Measured fp32 FLOP/s of an n x n matmul (best of `reps`)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(2):
+        a @ b
+    best = float("inf")
+    for _ in range(reps):
+        _sync(device)
+        t = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def build(size: str, device: torch.device, suite: str, compile: bool, seed: int = 0) -> IQMPC:
+    """IQ-MPC at `size` with state 91 / action 39 (the paper's printed model), buffers filled with random data."""
+    spec = EnvSpec(suite, "speed", "state", (91,), 39, 100, 2, True)
+    rng = np.random.default_rng(seed)
+
+    def ep() -> Episode:
+        return Episode(rng.normal(size=(101, 91)).astype(np.float32), rng.uniform(-1, 1, (100, 39)).astype(np.float32),
+                       rng.normal(size=100).astype(np.float32))
+
+    agent = IQMPC(iqmpc_preset(size, seed_steps=10**9, compile=compile), spec, Demos([ep() for _ in range(10)]),
+                  device, seed)
+    for _ in range(5):
+        e = ep()
+        for t in range(100):
+            agent.observe(Transition(e.obs[t], e.action[t], float(e.reward[t]), e.obs[t + 1], False, t == 99))
+    return agent
+
+
+def time_it(fn, device: torch.device, reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - t) / reps
+
+
+class _FlopCount(TorchDispatchMode):
+    """Counts matmul / conv FLOPs with torch's flop registry (no module hooks, so autograd.grad works inside)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func._overloadpacket
+        if packet in flop_registry:
+            self.total += int(flop_registry[packet](*args, **kwargs, out_val=out))
+        return out
+
+
+def count_flops(fn) -> int:
+    with _FlopCount() as counter:
+        fn()
+    return counter.total
+
+
+def check_compiled_matches_eager(size: str, device: torch.device, suite: str) -> str:
+    """One update and one planning value from identical states, eager vs torch.compile."""
+    eager = build(size, device, suite, compile=False)
+    comp = build(size, device, suite, compile=True)
+    comp.load_state_dict(copy.deepcopy(eager.state_dict()))
+    state = eager.state_dict()
+    m_e = eager._update_once()
+    comp.load_state_dict(copy.deepcopy(state))
+    m_c = comp._update_once()
+    worst = max(abs(float(m_e[k]) - float(m_c[k])) / max(1.0, abs(float(m_e[k]))) for k in m_e)
+    pe = dict(eager.model.named_parameters())
+    pdiff = max(float((p - pe[n]).abs().max()) for n, p in comp.model.named_parameters())
+    z = eager.model.encode(torch.randn(1, 91, device=device))
+    acts = torch.rand(eager.horizon, 64, 39, device=device) * 2 - 1
+    comp.model.load_state_dict(eager.model.state_dict())
+    with torch.no_grad():
+        torch.manual_seed(1)
+        ve = eager._plan_value(z, acts)
+        torch.manual_seed(1)
+        vc = comp._plan_value(z, acts)
+    vdiff = float((ve - vc).abs().max())
+    ok = worst < 1e-3 and pdiff < 1e-4 and vdiff < 1e-3
+    return f"compiled vs eager: max rel metric diff {worst:.2e}, max param diff {pdiff:.2e}, " \
+           f"max plan-value diff {vdiff:.2e} -> {'MATCH' if ok else 'MISMATCH'}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=["paper", "cpu"])
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--suite", default="metaworld", help="metaworld: gradient penalty on; dmc: off")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--updates", type=int, default=5)
+    ap.add_argument("--plans", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    peak = matmul_rate(device)
+    print(f"device {device} threads {args.threads}: measured fp32 matmul rate {peak / 1e9:.1f} GFLOP/s", flush=True)
+    for size in args.sizes:
+        agent = build(size, device, args.suite, args.compile)
+        obs = np.zeros(91, np.float32)
+        agent.seed_steps = 0
+        up_flops = count_flops(agent._update_once)
+        plan_flops = count_flops(lambda: agent.act(obs, eval=True))  # noqa: B023
+        t_up = time_it(agent._update_once, device, args.updates)
+        t_plan = time_it(lambda: agent.act(obs, eval=True), device, args.plans)  # noqa: B023
+        print(f"[{size}{' compiled' if args.compile else ''}] params {agent.model.num_learnable():,} | "
+              f"update {1 / t_up:.2f} steps/s ({t_up * 1e3:.0f} ms, {up_flops / 1e9:.2f} GFLOP, "
+              f"{up_flops / t_up / peak:.0%} of matmul rate) | "
+              f"plan {t_plan * 1e3:.0f} ms/action ({plan_flops / 1e9:.2f} GFLOP, "
+              f"{plan_flops / t_plan / peak:.0%} of matmul rate) | gp {'on' if agent.use_gp else 'off'}", flush=True)
+        if args.compile:
+            print("  " + check_compiled_matches_eager(size, device, args.suite), flush=True)
+
+
+if __name__ == "__main__":
+    main()
