@@ -52,9 +52,9 @@ def _grid(n: int, width: float = 3.2, height: float = 2.6, max_cols: int = 4,
           sharex: bool = False) -> tuple[plt.Figure, np.ndarray]:
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False, sharex=sharex)
-    if sharex:  # tick labels under the last panel of each column only (fewer texts to lay out: faster saves)
-        for i, ax in enumerate(axes.flat):
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    if sharex:  # x tick labels under the last panel of each column only (fewer texts to lay out: faster saves);
+        for i, ax in enumerate(axes.flat):  # not matplotlib's sharex, whose autoscaling cascades through all axes
             ax.tick_params(labelbottom=i + cols >= n)
     for ax in axes.flat:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
@@ -90,6 +90,7 @@ def curve_grid(curves: pd.DataFrame, ylabel: str, step_col: str = "env_step",
             ax.axhline(levels[task], color="k", ls="--", lw=1.2)
         title = task if uniform else f"{task}\nn = " + ", ".join(str(n) for n in n_runs[task].to_numpy())
         ax.set_title(title, fontsize="small")
+        ax.set_xlim(curves[step_col].min(), curves[step_col].max())
         if i + min(len(tasks), 4) >= len(tasks):
             ax.set_xlabel(step_col.replace("_", " "))
         ax.set_ylabel(ylabel)
