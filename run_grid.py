@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="print the cells that would run, run nothing")
     ap.add_argument("--only", choices=ledger.ONLY, help="run only the failed / the missing (never started) cells")
     ap.add_argument("--emit", metavar="FILE", help="write the cells to run as JSONL (for slurm/*.sbatch)")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
     is_status = bool(args.overrides) and args.overrides[0] == "status"
     if is_status:
         args.overrides = args.overrides[1:]

@@ -38,9 +38,9 @@ class Cell:
 
     @property
     def label(self) -> str:
-        axes = self.config.get("axes", {})
-        extra = "".join(f" {k}={v}" for k, v in sorted(axes.items()))
-        return f"{self.suite}/{self.task}/{self.method}/seed={self.seed}{extra} [{self.cell_id}]"
+        c = self.config
+        extra = "".join(f" {k}={c[k]}" for k in ("n_demos", "p_tremble", "eval_p_tremble", "obs") if k in c)
+        return f"{self.suite}/{self.task}/{self.method} seed={self.seed}{extra} [{self.cell_id}]"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -90,9 +90,10 @@ def test_cli_reports_bad_override_with_exit_code_2(capsys):
 
 
 def test_dry_run_prints_cells_and_runs_nothing(tmp_path, capsys):
-    assert run_grid.main([*TOY_GRID, "seeds=2", f"results={tmp_path}", "--dry-run"]) == 0
+    assert run_grid.main([*TOY_GRID, "seeds=2", "--dry-run", "n_demos=[5,7]", f"results={tmp_path}"]) == 0
     out = capsys.readouterr().out
-    assert "2 to run" in out and out.count(str(tmp_path)) == 2
+    assert "4 to run" in out and out.count(str(tmp_path)) == 4
+    assert "metaworld/reach-v3/toy seed=1 n_demos=7 p_tremble=0.0 eval_p_tremble=None obs=state" in out
     assert not any(tmp_path.iterdir())
 
 
