@@ -71,7 +71,7 @@ def test_changed_config_is_new_cell_but_run_context_is_not():
     ("stage=eval", "Valid stages: train, experts"),
     ("obs=rgb", "DMControl only"),
     ("method.lrr=1", "Valid keys: hidden, lr"),
-    ("launcher.workerz=2", "Valid keys: name, workers"),
+    ("launcher.workerz=2", "Valid keys: name, start_method, workers"),
     ("budget.metaworld.steps=5", "Valid keys: checkpoint_every_env_steps"),
     ("env_options.partial_obs=true", "Valid: (none)"),
     ("device=gpu0", "Valid: auto, cpu, cuda"),
