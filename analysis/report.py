@@ -159,10 +159,13 @@ def _aggregate_section(idx: Index, res: Results, suite: str, opts: ReportOptions
                                seed=opts.seed, progress=opts.progress)
     log(f"{suite}: aggregates done in {time.perf_counter() - t0:.1f} s")
     runs = {v: m.shape[0] for v, m in sm.matrices.items()}
+    defaults = (agg.REPS, agg.PROFILE_REPS, agg.POI_REPS)
+    recommended = ": rliable's recommended" if (opts.reps, opts.profile_reps, opts.poi_reps) == defaults else \
+        f"; rliable recommends {defaults[0]}, {defaults[1]} and {defaults[2]}"
     head = (f"Final {label} over {len(sm.tasks)} tasks; runs per task: "
             + ", ".join(f"{v}: {n}" for v, n in runs.items())
             + f". 95% stratified bootstrap CIs: {opts.reps} reps (performance profiles {opts.profile_reps}, "
-            f"probability of improvement {opts.poi_reps}: rliable's recommended), seed {opts.seed}. "
+            f"probability of improvement {opts.poi_reps}{recommended}), seed {opts.seed}. "
             "Sample-efficiency CIs resample whole runs.")
     table = a.table()
     md = ["| method | " + " | ".join(a.names) + " |", "|---" * (len(a.names) + 1) + "|"]
@@ -171,8 +174,9 @@ def _aggregate_section(idx: Index, res: Results, suite: str, opts: ReportOptions
         vals = [f"{t.loc[n, 'estimate']:.3f} [{t.loc[n, 'ci_low']:.3f}, {t.loc[n, 'ci_high']:.3f}]" for n in a.names]
         md.append(f"| {v} | " + " | ".join(vals) + " |")
     poi = a.poi_table()
-    md += ["", "| X | Y | P(X > Y) [95% CI] |", "|---|---|---|"]
-    md += [f"| {r.X} | {r.Y} | {r['P(X > Y)']:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] |" for _, r in poi.iterrows()]
+    if len(poi):
+        md += ["", "| X | Y | P(X > Y) [95% CI] |", "|---|---|---|"]
+        md += [f"| {r.X} | {r.Y} | {r['P(X > Y)']:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] |" for _, r in poi.iterrows()]
     body = f"### {SUITE_NAMES.get(suite, suite)}: aggregate {label}\n\n{head}\n\n" + "\n".join(md) + "\n"
     body += "".join(f"\n_{n}_  " for n in sm.notes)
     md_path = idx.write_text(f"tables/{suite}/aggregates.md", body)
@@ -184,8 +188,9 @@ def _aggregate_section(idx: Index, res: Results, suite: str, opts: ReportOptions
     if opts.figures:
         fdir = idx.out / "figures" / suite
         figs = [("aggregate estimates", figures.aggregate_figure(a, label), "aggregates"),
-                ("performance profiles", figures.profile_figure(a, label), "performance_profiles"),
-                ("probability of improvement", figures.poi_figure(a), "probability_of_improvement")]
+                ("performance profiles", figures.profile_figure(a, label), "performance_profiles")]
+        if a.poi:  # needs two methods
+            figs.append(("probability of improvement", figures.poi_figure(a), "probability_of_improvement"))
         if a.curve_points:
             figs.append(("sample efficiency (IQM vs steps)",
                          figures.sample_efficiency_figure(a, opts.step_col.replace("_", " "), f"IQM {label}"),
@@ -206,7 +211,8 @@ def _ablations(idx: Index, res: Results, suite: str) -> list[str]:
     s = s.merge(res.cells[["cell_id", *axes]], on="cell_id", how="left")
     for axis in axes:
         fig = figures.ablation_figure(s, axis, f"final {metric}", bounds=BOUNDS.get(metric))
-        p = figures.save(fig, idx.out / "figures" / suite, f"ablation_{axis.removeprefix('config.')}")
+        name = "ablation_" + axis.removeprefix("config.").replace(".", "_")
+        p = figures.save(fig, idx.out / "figures" / suite, name)
         lines.append(f"- ablation over `{axis.removeprefix('config.')}`: {idx.link(p[0], 'PNG')} · "
                      f"{idx.link(p[1], 'PDF')}")
     return lines

@@ -107,7 +107,7 @@ def write_golden_tree(root: Path) -> Path:
     - metaworld/soccer-v3/iqmpc seed 3: running (partial metrics);
     - metaworld/soccer-v3/cdred seed 3: done but metrics.csv lacks the `value` column (malformed);
     - metaworld/reach-v3/iqmpc/badc0ffee000/manifest.json: not JSON (malformed);
-    - maniskill2/PickCube-v0/iqmpc: gradient_penalty True / False x 2 seeds (an ablation axis).
+    - maniskill2/PickCube-v0/iqmpc: method.grad_penalty on / off x 2 seeds (an ablation axis, runner's config).
     """
     for (task, method), finals in GOLDEN_FINALS.items():
         for seed, f in enumerate(finals):
@@ -124,8 +124,8 @@ def write_golden_tree(root: Path) -> Path:
     broken = root / "metaworld" / "reach-v3" / "iqmpc" / "badc0ffee000"
     broken.mkdir(parents=True)
     (broken / "manifest.json").write_text("{not json")
-    for gp, finals in ((True, (0.8, 0.7)), (False, (0.5, 0.4))):
+    for gp, finals in (("on", (0.8, 0.7)), ("off", (0.5, 0.4))):
         for seed, f in enumerate(finals):
             write_cell(root, "maniskill2", "PickCube-v0", "iqmpc", seed, _explicit([f / 2, f]),
-                       config={"gradient_penalty": gp})
+                       config={"method": {"grad_penalty": gp}, "n_demos": 100})
     return root

@@ -70,7 +70,7 @@ def test_read_errors_name_the_file(tmp_path) -> None:
 
 def test_filters_and_variants(golden) -> None:
     ms = golden.filter(suites=["maniskill2"])
-    assert sorted(ms.cells["variant"].unique()) == ["iqmpc[gradient_penalty=False]", "iqmpc[gradient_penalty=True]"]
+    assert sorted(ms.cells["variant"].unique()) == ["iqmpc[method.grad_penalty=off]", "iqmpc[method.grad_penalty=on]"]
     assert set(golden.filter(methods=["cdred"]).frame["method"].astype(str)) == {"cdred"}
     assert set(golden.filter(tasks=["soccer-v3"]).cells["task"]) == {"soccer-v3"}
     mw_done = golden.filter(suites=["metaworld"]).cells.query("status == 'done'")

@@ -35,7 +35,7 @@ def test_index_links_resolve(report: Path) -> None:
     assert figures == {p.stem for p in (report / "figures").rglob("*.pdf")}
     for name in ("learning_curves_eval_success", "learning_curves_eval_return", "diagnostics_diag_q_diff",
                  "diagnostics_diag_reward_corr", "aggregates", "performance_profiles", "probability_of_improvement",
-                 "sample_efficiency", "ablation_gradient_penalty"):
+                 "sample_efficiency", "ablation_method_grad_penalty"):
         assert name in figures, name
     for f in (p for p in (report / "figures").rglob("*") if p.is_file()):
         assert f.suffix in {".png", ".pdf"} and f.stat().st_size > 1000
@@ -68,7 +68,7 @@ def test_published_comparison(report: Path) -> None:
     iq = soccer[soccer.method == "IQ-MPC"].iloc[0]
     assert iq["diff"] == pytest.approx(0.9 - 0.12) and not bool(iq.theirs_in_our_ci)
     gp = cmp[(cmp.table == "Table 6")].set_index("method")
-    assert gp.loc["IQ-MPC, gradient penalty: Yes", "ours_variant"] == "iqmpc[gradient_penalty=True]"
+    assert gp.loc["IQ-MPC, gradient penalty: Yes", "ours_variant"] == "iqmpc[method.grad_penalty=on]"
     assert gp.loc["IQ-MPC, gradient penalty: No", "ours_mean"] == pytest.approx(0.45)
     assert "Ours vs published numbers" in (report / "index.md").read_text()
 
@@ -83,8 +83,9 @@ def test_registry_provenance() -> None:
     assert set(reg.paper_file) == {"000_63dee5a55cb97d81.txt", "001_7dec74e3a63cb183.txt", "004_3a2f273503720f66.txt"}
     key_turn = reg[(reg.task == "myoHandKeyTurnFixed-v0") & (reg.method == "iqmpc")].iloc[0]
     assert key_turn.value == 0.87 and key_turn.table == "Table 1"
-    assert published.variant_matches("iqmpc[method.gradient_penalty=True]", "iqmpc", "gradient_penalty=True")
-    assert not published.variant_matches("iqmpc", "iqmpc", "gradient_penalty=True")
+    assert published.variant_matches("iqmpc[method.grad_penalty=on]", "iqmpc", "grad_penalty=on")
+    assert not published.variant_matches("iqmpc[method.grad_penalty=off]", "iqmpc", "grad_penalty=on")
+    assert not published.variant_matches("iqmpc", "iqmpc", "grad_penalty=on")
 
 
 def test_cli_filters(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
