@@ -44,7 +44,7 @@ class Table:
             vals = [self._fmt(r, c, "\\textbf{{{}}}", escape=True) for c in self.cols]
             lines.append(esc(r) + " & " + " & ".join(vals) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
-        lines += [f"\\\\[2pt]{{\\footnotesize {esc(n)}}}" for n in self.notes]
+        lines += [f"\\par\\smallskip{{\\footnotesize {esc(n)}}}" for n in self.notes]
         lines.append("\\end{table}")
         return "\n".join(lines) + "\n"
 
@@ -55,8 +55,14 @@ class Table:
         return bold.format(v) if c in self.best.get(r, set()) else v
 
 
+LATEX_REPLACEMENTS = (
+    ("\\", "\\textbackslash{}"), ("_", "\\_"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#"), ("$", "\\$"),
+    ("−", "-"), ("–", "--"), ("×", "$\\times$"),  # characters pdflatex does not map by default
+)
+
+
 def latex_escape(s: str) -> str:
-    for a, b in (("\\", "\\textbackslash{}"), ("_", "\\_"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#")):
+    for a, b in LATEX_REPLACEMENTS:
         s = s.replace(a, b)
     return s
 
