@@ -63,3 +63,4 @@ def test_latex_escapes(tmp_path: Path) -> None:
     t = tables.Table("a_b & c", "task", ["x_1"], ["m%"], {"x_1": {"m%": "1 ± 2"}}, {}, [])
     tex = t.latex()
     assert "a\\_b \\& c" in tex and "x\\_1" in tex and "m\\%" in tex and "1 $\\pm$ 2" in tex
+    assert tables.latex_escape("(R − random) 1–2 $") == "(R - random) 1--2 \\$"
