@@ -34,6 +34,40 @@ class ToyConfig:
     heartbeat: str = ""  # file the current update step is written to (lets tests kill at a chosen step)
 
 
+class Adam:
+    """A plain Adam (Kingma & Ba) with the torch.optim state_dict shape: torch.optim's first use imports
+    torch._dynamo, seconds per process that the tests' many short-lived processes do not need to pay."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.t = 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            m.mul_(b1).add_(p.grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            denom = (v / (1 - b2**self.t)).sqrt_().add_(self.eps)
+            p.addcdiv_(m, denom, value=-self.lr / (1 - b1**self.t))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "m": [x.clone() for x in self.m], "v": [x.clone() for x in self.v]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.t = state["t"]
+        for dst, src in zip(self.m + self.v, state["m"] + state["v"], strict=True):
+            dst.copy_(src)
+
+
 class ToyMethod(Method):
     name = "toy"
     regime = "online"
@@ -44,7 +78,7 @@ class ToyMethod(Method):
         super().__init__(cfg, spec, demos, device, seed)
         d, a = spec.obs_shape[0], spec.action_dim
         self.net = nn.Sequential(nn.Linear(d, cfg.hidden), nn.Tanh(), nn.Linear(cfg.hidden, a))
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.opt = Adam(list(self.net.parameters()), lr=cfg.lr)
         self.rng = np.random.default_rng(seed)
         self.demo_obs = np.concatenate([ep.obs[:-1] for ep in demos.episodes]).astype(np.float32)
         self.demo_act = np.concatenate([ep.action for ep in demos.episodes]).astype(np.float32)
