@@ -103,7 +103,7 @@ class CellRun:
                            "deterministic": True,
                            "every_agent_steps": self.budget.eval_every, "p_tremble": eval_tremble,
                            "episode_seeds": "derive(seed, 'eval-episode', i), the same i = 0..episodes-1 each time"},
-            progress={"agent_step": 0, "total_agent_steps": self.budget.total}, regime=self.regime,
+            regime=self.regime,
         )
         self.state = LoopState(next_checkpoint=self.budget.checkpoint_every)
         resume_step = None
@@ -115,6 +115,7 @@ class CellRun:
             self.logger.truncate(ck["csv_bytes"])
             resume_step = self.state.step
             self._say(f"resumed from checkpoint at agent step {resume_step}")
+        manifest.update(progress={"agent_step": self.state.step, "total_agent_steps": self.budget.total})
         self.logger.start(resume_step)
         self._t0, self._s0 = time.monotonic(), self.state.step
 
