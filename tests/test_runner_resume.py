@@ -24,9 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 FORK = multiprocessing.get_context("fork")
 PICK = random.SystemRandom()  # run_cell reseeds the global `random`; the kill steps must not follow it
 # 3 episodes of 100 agent steps, a checkpoint after each, train metrics averaged every 30 steps (so the
-# accumulators are mid-way at every checkpoint); the toy method writes its step to a heartbeat file.
+# accumulators are mid-way at every checkpoint), trembling hands in both envs (their RNG must resume too); the toy
+# method writes its step to a heartbeat file.
 RESUME = ["budget.metaworld.env_steps=600", "budget.metaworld.eval_every_env_steps=200",
-          "budget.metaworld.log_every_agent_steps=30", "tensorboard=false"]
+          "budget.metaworld.log_every_agent_steps=30", "tensorboard=false", "p_tremble=0.1", "eval_p_tremble=0.05"]
 
 
 def _progress(run_dir: Path) -> int:
