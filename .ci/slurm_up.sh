@@ -12,6 +12,10 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   log "timed out waiting for $what"; return 1
 }
 [ "$(id -u)" = 0 ] || { log "needs root (installs packages, starts daemons)"; exit 2; }
+MARK="# written by WMIL-Bench .ci/slurm_up.sh"
+if [ -f /etc/slurm/slurm.conf ] && ! grep -qF "$MARK" /etc/slurm/slurm.conf; then
+  log "refusing: /etc/slurm/slurm.conf exists and is not ours (a real cluster?)"; exit 3
+fi
 t0=$(date +%s)
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done | xargs || true)
 if [ -n "$missing" ]; then
@@ -43,6 +47,7 @@ mariadb -e "DROP DATABASE IF EXISTS slurm_acct_db; CREATE USER IF NOT EXISTS 'sl
 NPROC=$(nproc)
 MEM=$(( $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) - 1024 ))
 cat > /etc/slurm/slurmdbd.conf <<CONF
+$MARK
 AuthType=auth/munge
 DbdHost=localhost
 SlurmUser=root
@@ -56,6 +61,7 @@ StorageLoc=slurm_acct_db
 CONF
 chmod 600 /etc/slurm/slurmdbd.conf
 cat > /etc/slurm/slurm.conf <<CONF
+$MARK
 ClusterName=wmil
 SlurmctldHost=localhost
 SlurmUser=root

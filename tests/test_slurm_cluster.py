@@ -24,8 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slurm
 
 
+STATE = Path(os.environ.get("WMIL_SLURM_STATE", "/var/lib/wmil-slurm"))
+
+
 def _cluster_answers() -> bool:
-    if shutil.which("sinfo") is None:
+    """Our own test cluster (started by .ci/slurm_up.sh) is up and has an idle node; a real cluster is never used."""
+    if shutil.which("sinfo") is None or not (STATE / "pids").exists():
         return False
     try:
         out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
@@ -36,7 +40,7 @@ def _cluster_answers() -> bool:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Use a running cluster, else start one with .ci/slurm_up.sh (needs root) and stop it afterwards by PID."""
+    """Use our running test cluster, else start one with .ci/slurm_up.sh (needs root) and stop it afterwards."""
     if _cluster_answers():
         yield "existing"
         return
