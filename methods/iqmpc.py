@@ -57,6 +57,8 @@ class IQMPCConfig(AgentConfig):
     entropy_action_dim_scale: bool = False
     # Planner Q: "avg" of 2 random heads; released code evaluates all heads ("all", mean over the ensemble).
     planner_q_reduce: str = "avg"
+    # Q dropout while planning: off (eval mode); the released code leaves it on (its ensemble misses `eval()`).
+    planner_q_dropout: bool = False
     compile: bool = False  # torch.compile the loss computation and the planner's return estimate
 
     def __post_init__(self) -> None:
@@ -181,7 +183,10 @@ class IQMPC(WorldModelAgent):
         logp_a = m.squashed_log_prob(mu[:-1], log_std[:-1], actions)  # log π(a_t | z_t)
         nxt = m.sample_squashed(mu[1:], log_std[1:])  # â_{t+1} ~ π(·|z_{t+1})
         heads = None if self.cfg.planner_q_reduce == "all" else m.random_heads(2, z.device)
+        was_training = m.qs.training
+        m.qs.train(self.cfg.planner_q_dropout)
         q = m.q_values(torch.cat([zs_t[:-1], zs_t[1:]]), torch.cat([actions, nxt.action]), heads=heads).mean(0)
+        m.qs.train(was_training)
         v_next = q[H:] - beta * self._ent(nxt.log_prob)
         r = decode_reward(q[:H], v_next, g)
         disc = g ** torch.arange(H, device=z.device, dtype=q.dtype).view(H, 1, 1)
