@@ -3,10 +3,12 @@ non-blocking submission, and a USR2-interrupted array task that requeues and res
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +42,17 @@ def _cluster_answers() -> bool:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Use our running test cluster, else start one with .ci/slurm_up.sh (needs root) and stop it afterwards."""
+    """Use our running test cluster, else start one with .ci/slurm_up.sh (needs root) and stop it afterwards.
+    A lock file serialises test sessions that run at the same time on one machine (they share the daemons)."""
+    if os.geteuid() != 0 and not _cluster_answers():
+        pytest.skip("SLURM tests need root to install and start munge, mariadb, slurmdbd, slurmctld and slurmd "
+                    "(.ci/slurm_up.sh); no cluster is running")
+    with open(Path(tempfile.gettempdir()) / "wmil-slurm-tests.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when this fixture's file closes (or its process dies)
+        yield from _cluster()
+
+
+def _cluster():
     if _cluster_answers():
         yield "existing"
         return
