@@ -39,7 +39,20 @@ def _launcher(cfg) -> str:
     return name
 
 
-NOT_GRID = ("results", "launcher", "imports", "device", "torch_threads", "tensorboard")
+NOT_GRID = ("results", "launcher", "imports", "device", "torch_threads", "tensorboard", "report")
+
+
+def report(cfg, cells, root: Path) -> None:
+    """Write the analysis report (tables, rliable aggregates, figures) of this grid's cells to cfg.report."""
+    from analysis.report import ReportOptions, build_report
+
+    opts = ReportOptions(
+        suites=sorted({c.suite for c in cells}),
+        methods=sorted({c.method for c in cells}),
+        tasks=sorted({c.task for c in cells}),
+    )
+    index = build_report([root], cfg.report, opts)
+    print(f"report: {index}")
 
 
 def status(cfg, overrides: list[str], root: Path) -> None:
@@ -73,6 +86,8 @@ def train(cfg, args: argparse.Namespace, root: Path) -> int:
         return 0
     if not todo:
         print(f"nothing to do; results in {root}")
+        if cfg.report:
+            report(cfg, cells, root)
         return 0
     provenance = {"git": git_info(), "versions": package_versions()}
     if launcher == "slurm":
@@ -91,6 +106,8 @@ def train(cfg, args: argparse.Namespace, root: Path) -> int:
     for c in todo:
         print(f"  {results[c.cell_id]:7s} {c.run_dir(root)}")
     print(f"results in {root}  (summary: {sys.argv[0]} status {' '.join(args.overrides)})")
+    if cfg.report:
+        report(cfg, cells, root)
     return 0 if set(final) <= {"done"} else 1
 
 
