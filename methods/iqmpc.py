@@ -149,6 +149,8 @@ class IQMPC(WorldModelAgent):
             raise ValueError(f"expert episodes are shorter than the horizon H={self.horizon}")
         gp = cfg.grad_penalty
         self.use_gp = gp == "on" or (gp == "auto" and spec.suite in MANIPULATION_SUITES)
+        if self.use_gp and cfg.expert_batch_size != cfg.batch_size:
+            raise ValueError("the gradient penalty pairs expert and behavioural samples: use equal batch sizes")
         self.scale = RunningScale().to(device)
         self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
         self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
@@ -196,9 +198,9 @@ class IQMPC(WorldModelAgent):
         return self._plan_value_impl(z, actions)
 
     # ----- learning -------------------------------------------------------------------------------------------------
-    def _losses_eager(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, n_e: int,
-                      gp_eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Model loss (Eq. 11 + 0.1·Eq. 12 + Eq. 14), the rolled-out latents (H+1, B, L) and metrics.
+    def _losses_eager(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor,
+                      n_e: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Model loss (Eq. 11 + 0.1·Eq. 12), the rolled-out latents (H+1, B, L) and metrics.
         Columns [:n_e] of the batch are expert slices, the rest behavioural."""
         c, m, H, g = self.cfg, self.model, self.horizon, self.discount
         rho = self.rho_weights
@@ -231,13 +233,6 @@ class IQMPC(WorldModelAgent):
             "train/consistency": consistency, "train/iq_loss": iq_loss, "train/expert_term": (w * expert_t).sum() / H,
             "train/value_term": (w * value_t).sum() / H, "train/chi2": (w * chi2_t).sum() / H,
         }
-        if self.use_gp:
-            x = torch.cat([zs_t[:-1], action], dim=-1).detach()  # (H, B, D)
-            x_hat = gp_eps * x[:, :n_e] + (1 - gp_eps) * x[:, n_e:]
-            pen = gradient_penalty(m.qs, x_hat.reshape(-1, x.shape[-1]), m.cfg.num_q)
-            gp = (w * pen.view(-1, H, n_e).mean(dim=(0, 2))).sum() / H
-            loss = loss + c.gp_coef * gp
-            metrics["train/grad_penalty"] = gp
         with torch.no_grad():
             q_mean = q.mean(0)
             metrics["diag/q_diff"] = q_mean[:, :n_e].mean() - q_mean[:, n_e:].mean()
@@ -246,17 +241,28 @@ class IQMPC(WorldModelAgent):
             metrics["diag/reward_corr_batch"] = pearson((q_mean - y)[:, n_e:], reward[:, n_e:])
         return loss, zs_t, metrics
 
+    def _gradient_penalty(self, zs: torch.Tensor, action: torch.Tensor, n_e: int) -> torch.Tensor:
+        """Eq. 14 on interpolates of expert and behavioural (z_t, a_t) pairs. Kept out of torch.compile: it needs
+        double backward, which compiled graphs do not support."""
+        H, w = self.horizon, self.rho_weights[: self.horizon]
+        x = torch.cat([zs[:-1], action], dim=-1).detach()  # (H, B, D)
+        eps = torch.rand(H, n_e, 1, device=self.device)
+        x_hat = eps * x[:, :n_e] + (1 - eps) * x[:, n_e:]
+        pen = gradient_penalty(self.model.qs, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
+        return (w * pen.view(-1, H, n_e).mean(dim=(0, 2))).sum() / H
+
     def _update_once(self) -> dict[str, torch.Tensor]:
-        c, m, H = self.cfg, self.model, self.horizon
+        c, m = self.cfg, self.model
         be = self.expert.sample(c.expert_batch_size, self.device)
         bb = self.buffer.sample(c.batch_size, self.device)
         obs, action = torch.cat([be.obs, bb.obs], 1), torch.cat([be.action, bb.action], 1)
         reward = torch.cat([be.reward, bb.reward], 1)
         n_e = c.expert_batch_size
-        gp_eps = torch.rand(H, min(n_e, c.batch_size), 1, device=self.device) if self.use_gp else None
-        if self.use_gp and n_e != c.batch_size:
-            raise ValueError("the gradient penalty pairs expert and behavioural samples: use equal batch sizes")
-        loss, zs, metrics = self._losses(obs, action, reward, n_e, gp_eps)
+        loss, zs, metrics = self._losses(obs, action, reward, n_e)
+        if self.use_gp:
+            gp = self._gradient_penalty(zs, action, n_e)
+            loss = loss + c.gp_coef * gp
+            metrics["train/grad_penalty"] = gp
         metrics["train/grad_norm"] = self._step_model(loss)
         # policy prior (Eq. 13) on detached latents with Q's parameters detached, over both batches
         zd = zs.detach()
