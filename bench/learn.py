@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--n-demos", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=2_000)
     ap.add_argument("--eval-episodes", type=int, default=10)
+    ap.add_argument("--log-every", type=int, default=500, help="progress line every this many agent steps")
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--set", nargs="*", default=[], help="config overrides key=json_value")
     args = ap.parse_args()
@@ -106,6 +107,9 @@ def main() -> None:
         if term or trunc:
             obs, _ = env.reset()
             t0, ep_ret = True, 0.0
+        if step % args.log_every == 0 and last:
+            print(f"  step {step} updates {method.num_updates} consistency {last['train/consistency']:.4f} "
+                  f"q_diff {last['diag/q_diff']:.3f} wall {time.time() - start:.0f}s", flush=True)
         if step % args.eval_every == 0 or step == args.steps:
             ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (args.seed + 1))
             keys = ("train/consistency", "diag/q_diff", "train/iq_loss", "diag/reward_corr_batch")
