@@ -64,8 +64,9 @@ class EnsembleMLP(nn.Module):
                 h = torch.baddbmm(sel(self.biases[i]), h, sel(self.weights[i]))
             if i == n_layers - 1:
                 break
-            if i == 0 and self.dropout > 0 and self.training:
-                h = F.dropout(h, self.dropout, training=True)
+            if i == 0 and self.dropout > 0 and self.training:  # inverted dropout; rand_like beats bernoulli_ on CPU
+                keep = torch.rand_like(h) >= self.dropout
+                h = h * keep * (1.0 / (1.0 - self.dropout))
             h = F.layer_norm(h, h.shape[-1:])
             h = mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
         return h
