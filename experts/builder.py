@@ -77,11 +77,14 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
                root: Path | None = None, ckpt_root: Path | None = None,
                log: Callable[[str], None] = print) -> dict[str, dict]:
     """Train the expert if needed, then write the expert dataset and (with `embodiment`) random and replay
-    datasets of one task. `train_cfg`: the trained kind's config (`SACConfig`, `TDMPC2TrainConfig`), default
-    its defaults. `filter_rule`: override the suite's rule (`collect.FILTER_RULES`). Returns {dataset: card}."""
+    datasets of one task. `train_cfg`: the trained kind's config (`SACConfig`, `TDMPC2TrainConfig`, or a dict
+    of its fields), default its defaults. `filter_rule`: override the suite's rule (`collect.FILTER_RULES`).
+    Returns {dataset name: card}."""
     task = envs.canonical_task(suite, task)
     kind = expert or DEFAULT_EXPERT[suite]
     ckpt_root = ckpt_root or checkpoint_root()
+    if isinstance(train_cfg, dict):  # from a YAML / JSON config
+        train_cfg = TRAINED[kind].config(**train_cfg)
     if kind in TRAINED and (force or not checkpoint_path(suite, task, kind, ckpt_root).exists()):
         log(f"training {kind} expert for {suite}/{task}")
         TRAINED[kind].train(suite, task, train_cfg, root=ckpt_root)
