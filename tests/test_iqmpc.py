@@ -116,6 +116,16 @@ def test_paper_preset_matches_appendix_a():
         iqmpc_preset("smoke", value_form="bogus")
 
 
+def test_config_round_trips_through_plain_dicts():
+    from dataclasses import asdict
+
+    from methods.iqmpc import IQMPCConfig
+
+    c = iqmpc_preset("cpu", planner={"iterations": 3}, model={"latent_dim": 32}, value_form="td")
+    assert c.planner.iterations == 3 and c.planner.num_samples == 128 and c.model.latent_dim == 32
+    assert IQMPCConfig(**asdict(c)) == c  # what the runner does with a JSON config
+
+
 def test_gradient_penalty_default_follows_the_suite():
     assert _agent(suite="metaworld").use_gp and _agent(suite="myosuite").use_gp
     assert not _agent(suite="dmc").use_gp
