@@ -85,7 +85,7 @@ class SuiteEnv(gym.Env):
         if self.p_tremble > 0.0 and self._tremble_rng.random() < self.p_tremble:
             action = self._tremble_rng.uniform(-1.0, 1.0, self.wmil_spec.action_dim)
         else:
-            action = np.clip(action, -1.0, 1.0)
+            action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip costs ~5x more on tiny arrays
         total_reward, success, terminated = 0.0, 0.0, False
         repeat = self.wmil_spec.action_repeat
         for _ in range(repeat):
@@ -114,9 +114,3 @@ class SuiteEnv(gym.Env):
             self._frames.append(frame)
         return np.concatenate(self._frames, axis=0)
 
-
-def flatten_obs(parts: dict[str, Any] | np.ndarray) -> np.ndarray:
-    """Flatten a dm_env-style observation dict (insertion order) into one float32 vector."""
-    if isinstance(parts, np.ndarray):
-        return parts.astype(np.float32, copy=False).ravel()
-    return np.concatenate([np.asarray(v, dtype=np.float32).ravel() for v in parts.values()])

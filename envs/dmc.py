@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from dm_control import suite
 
-from envs.base import SuiteEnv, flatten_obs
+from envs.base import SuiteEnv
 from envs.registry import package_versions
 from envs.spec import EnvSpec
 
@@ -35,7 +35,10 @@ class DMCEnv(SuiteEnv):
         low, high = spec_act.minimum.astype(np.float64), spec_act.maximum.astype(np.float64)
         native = np.allclose(low, -1) and np.allclose(high, 1)
         self._act_scale = None if native else ((high - low) / 2, (high + low) / 2)
-        state_dim = sum(int(np.prod(self._env.observation_spec()[k].shape)) for k in self._keys)
+        sizes = [int(np.prod(self._env.observation_spec()[k].shape)) for k in self._keys]
+        ends = np.cumsum(sizes).tolist()
+        self._slices = list(zip([0, *ends[:-1]], ends, strict=True))
+        self._state_dim = state_dim = int(sum(sizes))
         obs_shape = (state_dim,) if obs == "state" else (3 * self.frame_stack, IMAGE_SIZE, IMAGE_SIZE)
         spec = EnvSpec(
             "dmc", task, obs, obs_shape, int(spec_act.shape[0]), EPISODE_LENGTH, ACTION_REPEAT,
@@ -44,7 +47,10 @@ class DMCEnv(SuiteEnv):
         super().__init__(spec, seed, p_tremble)
 
     def _state(self, observation) -> np.ndarray:
-        return flatten_obs({k: observation[k] for k in self._keys})
+        out = np.empty(self._state_dim, np.float32)
+        for key, (start, stop) in zip(self._keys, self._slices, strict=True):
+            out[start:stop] = np.ravel(observation[key])
+        return out
 
     def _raw_reset(self, seed: int | None) -> np.ndarray:
         if seed is not None:
