@@ -94,7 +94,7 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
     overrides = [o for o in TOY_GRID if not o.startswith("launcher")] + [
         "launcher=slurm", "launcher.cpus_per_task=1", "launcher.mem_gb=1", "launcher.time_min=10",
         "seeds=2", "n_demos=[5,6]", f"results={root}", "budget.metaworld.env_steps=600",
-        "method.step_sleep=0.01", "tensorboard=false",
+        "method.step_sleep=0.02", "tensorboard=false",
     ]
     t0 = time.monotonic()
     assert run_grid.main(overrides) == 0
@@ -109,8 +109,6 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
     assert sorted(rec["cells"].values()) == sorted(c.cell_id for c in cells)
     victim_job = rec["job_ids"][0]
     cell = next(c for c in cells if c.cell_id == rec["cells"][victim_job])
-    ref = tmp_path / "ref"
-    assert run_cell(cell, ref) == "done"  # an uninterrupted run of task 0's cell, while the array runs
 
     # interrupt array task 0 once it has checkpointed past its first episode, as a timeout/preemption would
     victim = cell.run_dir(root)
@@ -128,6 +126,10 @@ def test_array_grid_usr2_requeue_resume(cluster, tmp_path, capsys):
             scancel.kill()
         scancel.wait()
 
+    # an uninterrupted run of task 0's cell, in this process while the array goes on (run only after the USR2:
+    # run before it, it let task 0 finish before the signal could reach it on a loaded machine)
+    ref = tmp_path / "ref"
+    assert run_cell(cell, ref) == "done"
     _wait(lambda: ledger.select(cells, root)[1].get("done") == 4, 240, "all 4 cells done", poll=0.5)
     with capsys.disabled():
         print(f"\nsubmit returned in {submit_s:.1f} s; USR2 sent at {usr2_s:.1f} s; "
