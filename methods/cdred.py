@@ -108,13 +108,7 @@ class CDRED(WorldModelAgent):
         if cfg.reward_input == "obs" and len(spec.obs_shape) != 1:
             raise ValueError("reward_input='obs' needs state (vector) observations")
         super().__init__(cfg, spec, demos, device, seed)
-        if demos is None or len(demos) == 0 or not demos.has_actions:
-            raise ValueError("CDRED needs state-action expert demonstrations")
-        self.expert = self._new_buffer(seed + 1)
-        for ep in demos.episodes:
-            self.expert.add_episode(ep)
-        if self.expert.num_slices == 0:
-            raise ValueError(f"expert episodes are shorter than the horizon H={self.horizon}")
+        self.expert = self._expert_buffer(demos, seed + 1)
         in_dim = cfg.model.latent_dim if cfg.reward_input == "latent" else spec.obs_shape[0]
         self.reward = CDREDReward(in_dim, spec.action_dim, cfg.reward_config()).to(device)
         self.optim.add_param_group({"params": self.reward.predictor_parameters(), "lr": cfg.lr})

@@ -140,13 +140,7 @@ class IQMPC(WorldModelAgent):
         if cfg.model.critic != "scalar" or cfg.model.reward_head:
             raise ValueError("IQ-MPC uses a scalar Q ensemble and no reward head")
         super().__init__(cfg, spec, demos, device, seed)
-        if demos is None or len(demos) == 0 or not demos.has_actions:
-            raise ValueError("IQ-MPC needs state-action expert demonstrations")
-        self.expert = self._new_buffer(seed + 1)
-        for ep in demos.episodes:
-            self.expert.add_episode(ep)
-        if self.expert.num_slices == 0:
-            raise ValueError(f"expert episodes are shorter than the horizon H={self.horizon}")
+        self.expert = self._expert_buffer(demos, seed + 1)
         gp = cfg.grad_penalty
         self.use_gp = gp == "on" or (gp == "auto" and spec.suite in MANIPULATION_SUITES)
         if self.use_gp and cfg.expert_batch_size != cfg.batch_size:

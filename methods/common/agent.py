@@ -100,6 +100,17 @@ class WorldModelAgent(Method):
         return SliceBuffer(self.spec.obs_shape, self.action_dim, self.horizon, obs_dtype=dtype,
                            capacity=self.cfg.buffer_capacity, seed=seed)
 
+    def _expert_buffer(self, demos: Demos | None, seed: int) -> SliceBuffer:
+        """B_E for the imitation methods: every demonstration episode, checked to have actions and H+1 steps."""
+        if demos is None or len(demos) == 0 or not demos.has_actions:
+            raise ValueError(f"{self.name} needs state-action expert demonstrations")
+        buffer = self._new_buffer(seed)
+        for ep in demos.episodes:
+            buffer.add_episode(ep)
+        if buffer.num_slices == 0:
+            raise ValueError(f"expert episodes are shorter than the horizon H={self.horizon}")
+        return buffer
+
     # ----- acting -------------------------------------------------------------------------------------------------
     def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(obs), device=self.device).unsqueeze(0)
