@@ -5,7 +5,8 @@
 
 Demonstrations come from `experts.load` when a dataset exists, else (Meta-World only) they are collected here
 with the suite's scripted policy. Each eval point: mean success / return over deterministic episodes, and the
-Pearson correlation of decoded (r = Q − γV') and true rewards on those episodes. One torch thread.
+Pearson correlation of decoded (r = Q − γV') and true rewards on those episodes and on as many demonstrations.
+One torch thread.
 """
 
 from __future__ import annotations
@@ -66,12 +67,13 @@ def rollout(env, policy, seed: int) -> Episode:
                    np.asarray(s, np.float32), bool(term))
 
 
-def evaluate(method: IQMPC, env, episodes: int, seed: int) -> dict[str, float]:
+def evaluate(method: IQMPC, env, episodes: int, seed: int, demos: Demos) -> dict[str, float]:
     eps = [rollout(env, lambda o, t0: method.act(o, eval=True, t0=t0), seed + i) for i in range(episodes)]
     return {
         "eval/return": float(np.mean([e.reward.sum() for e in eps])),
         "eval/success": float(np.mean([e.success.max() for e in eps])),
         "diag/reward_corr": method.reward_correlation(eps),
+        "diag/reward_corr_expert": method.reward_correlation(demos.episodes[:episodes]),
     }
 
 
@@ -111,11 +113,12 @@ def main() -> None:
             print(f"  step {step} updates {method.num_updates} consistency {last['train/consistency']:.4f} "
                   f"q_diff {last['diag/q_diff']:.3f} wall {time.time() - start:.0f}s", flush=True)
         if step % args.eval_every == 0 or step == args.steps:
-            ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (args.seed + 1))
+            ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (args.seed + 1), demos)
             keys = ("train/consistency", "diag/q_diff", "train/iq_loss", "diag/reward_corr_batch")
             extra = " ".join(f"{k}={last[k]:.4f}" for k in keys if k in last)
             print(f"step {step} env_step {step * env.wmil_spec.action_repeat} success {ev['eval/success']:.2f} "
-                  f"return {ev['eval/return']:.1f} reward_corr {ev['diag/reward_corr']:.3f} {extra} "
+                  f"return {ev['eval/return']:.1f} reward_corr {ev['diag/reward_corr']:.3f} "
+                  f"(on demos {ev['diag/reward_corr_expert']:.3f}) {extra} "
                   f"wall {time.time() - start:.0f}s", flush=True)
 
 

@@ -60,6 +60,7 @@ class CDREDConfig(AgentConfig):
     pred_loss_reduction: str = "mean"  # over the p dims: "mean" (code's MSELoss) | "sum" (‖·‖² as printed)
     eps_clip: tuple[float, float] | None = None  # clip of y before √ in ε; None: |y| (released code)
     reward_input: str = "latent"  # "latent" (paper) | "obs": reward model on raw observations (§4.5, Fig. 9)
+    compile: bool = False  # torch.compile the planner's return estimate (the per-action hot path)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -117,6 +118,7 @@ class CDRED(WorldModelAgent):
         self.pi_sched = torch.optim.lr_scheduler.StepLR(self.pi_optim, step, cfg.lr_gamma)
         self.scale = RunningScale(cfg.scale_tau).to(device)
         self._obs_now: torch.Tensor | None = None  # the observation being planned from (reward_input="obs")
+        self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
 
     def _ent(self, log_prob: torch.Tensor) -> torch.Tensor:
         return log_prob * self.action_dim if self.cfg.entropy_action_dim_scale else log_prob
@@ -127,8 +129,11 @@ class CDRED(WorldModelAgent):
             self._obs_now = self._obs_tensor(obs).float()
         return super().act(obs, eval=eval, t0=t0)
 
-    @torch.no_grad()
     def _plan_value(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self._plan_value_impl(z, actions)
+
+    @torch.no_grad()
+    def _plan_value_eager(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Σ_{t<H} γ^t R(z_t, a_t) + γ^H Q(z_H, π(z_H)) (mean of 2 random heads).
 
         With `reward_input="obs"` only the current observation is known: R(s_0, a_0) + γ Q(z_1, π(z_1))."""

@@ -133,6 +133,56 @@ def test_gradient_penalty_default_follows_the_suite():
 
 
 @pytest.mark.parametrize("value_form", ["initial", "td"])
+def test_combined_model_loss_equals_a_per_step_per_head_reference(value_form):
+    """The assembled loss 20·Eq.11 + 0.1·Eq.12 (λ-weighted over t, divided by H) against a plain loop over time
+    steps and heads, with dropout off, 2 heads (so 'min of 2 random heads' is the min of both) and noise-free π."""
+    agent = _agent(value_form=value_form, model={"num_q": 2, "dropout": 0.0})
+    m, c, H, g = agent.model, agent.cfg, agent.horizon, agent.discount
+    torch.manual_seed(0)
+    for p in (*m.qs.parameters(), *m.pi_net.parameters()):
+        torch.nn.init.normal_(p, std=0.3)
+    for p in m.target_qs.parameters():
+        p.data.add_(0.1 * torch.randn_like(p))
+    pi = m.pi
+    m.pi = lambda z, eps=None: pi(z, eps=torch.zeros(*z.shape[:-1], 2))
+    B, n_e = 6, 3
+    obs, action, reward = torch.randn(H + 1, B, 5), torch.rand(H, B, 2) * 2 - 1, torch.randn(H, B, 1)
+    with torch.no_grad():
+        loss, _, metrics = agent._losses_eager(obs, action, reward, n_e)
+
+        def q_head(e, z, a, target=False):
+            net = m.target_qs if target else m.qs
+            return net.head(e).eval()(torch.cat([z, a], -1))
+
+        def v_head(e, z, target=False):
+            p = m.pi(z)
+            return q_head(e, z, p.action, target) - c.beta * p.log_prob
+
+        zs = [m.encode(obs[0])]
+        for t in range(H):
+            zs.append(m.next(zs[t], action[t]))
+        cons = iq = 0.0
+        for t in range(H):
+            s_next = m.encode(obs[t + 1])
+            cons += c.rho**t * float(((zs[t + 1] - s_next) ** 2).mean())
+            y = g * torch.minimum(v_head(0, s_next, True), v_head(1, s_next, True))
+            expert = chi2 = value = 0.0
+            for e in range(2):
+                d = q_head(e, zs[t], action[t]) - y
+                expert += -float(d[:n_e].mean()) / 2
+                chi2 += float((d**2).mean()) / (4 * c.alpha) / 2
+                if value_form == "initial":
+                    value += (1 - g) * float(v_head(e, zs[0][:n_e]).mean()) / 2
+                else:
+                    value += float((v_head(e, zs[t][n_e:]) - g * v_head(e, s_next[n_e:])).mean()) / 2
+            iq += c.rho**t * (expert + value + chi2)
+    cons, iq = cons / H, iq / H
+    assert float(metrics["train/consistency"]) == pytest.approx(cons, rel=1e-5)
+    assert float(metrics["train/iq_loss"]) == pytest.approx(iq, rel=1e-5, abs=1e-6)
+    assert float(loss) == pytest.approx(20 * cons + 0.1 * iq, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("value_form", ["initial", "td"])
 def test_update_runs_and_reports_namespaced_diagnostics(value_form):
     agent = _agent(value_form=value_form)
     _, metrics, _ = _drive(agent, 30, np.random.default_rng(0), np.zeros(5, np.float32))
