@@ -1,28 +1,36 @@
-"""Learning benchmark: IQ-MPC (cpu preset) from expert demos, printing the evaluation curve.
+"""Learning benchmark: one world-model method (`cpu` preset) from expert demos, printing the evaluation curve.
 
-    .venv/bin/python -m bench.learn --suite metaworld --task reach-v3 --seed 0 --steps 30000
-    .venv/bin/python -m bench.learn --suite dmc --task cartpole-swingup --seed 0 --steps 50000
+    .venv/bin/python -m bench.learn --method iqmpc --suite metaworld --task reach-v3 --seeds 0 1 2 --steps 30000
+    .venv/bin/python -m bench.learn --method cdred --suite dmc --task cartpole-swingup --steps 50000
 
-Demonstrations come from `experts.load` when a dataset exists, else (Meta-World only) they are collected here
-with the suite's scripted policy. Each eval point: mean success / return over deterministic episodes, and the
-Pearson correlation of decoded (r = Q − γV') and true rewards on those episodes and on as many demonstrations.
-One torch thread.
+Bars (issues 4 and 5, `cpu` preset, 100 demos): Meta-World reach-v3 mean success >= 0.8 over 3 seeds within 30k
+agent steps; DMC cartpole-swingup >= 0.8 x expert return within 50k agent steps. Demonstrations come from
+`experts.load` when a dataset exists, else (Meta-World only) from the suite's scripted policy. Each eval point:
+mean success / return over deterministic episodes on a separately seeded env, and the Pearson correlation of the
+method's learned reward (`Method.reward_estimates`) with the true reward on those episodes and on as many demos.
+Rows go to `--out` (CSV) as they are produced. One torch thread unless `--threads`.
+This is a quick loop without checkpoints; `run_grid.py` runs the same cells resumably.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import envs
+import methods
 from experts.demos import Demos, Episode
-from methods.base import Transition
-from methods.iqmpc import IQMPC, iqmpc_preset
+from methods.base import Method, Transition, reward_correlation
+
+CSV_HEADER = ["method", "seed", "agent_step", "env_step", "return", "success", "reward_corr", "reward_corr_demos",
+              "wall_s"]
 
 
 def scripted_demos(suite: str, task: str, n: int, seed: int) -> Demos:
@@ -44,11 +52,11 @@ def scripted_demos(suite: str, task: str, n: int, seed: int) -> Demos:
     return Demos(episodes, card={"source": "metaworld scripted policy", "n": n})
 
 
-def load_demos(suite: str, task: str, n: int, seed: int) -> Demos:
+def load_demos(suite: str, task: str, n: int, seed: int, kind: str) -> Demos:
     try:
         import experts
 
-        return experts.load(suite, task, kind="state-action", n=n)
+        return experts.load(suite, task, kind=kind, n=n)
     except Exception as err:  # noqa: BLE001 - any missing dataset falls back to the scripted policy
         print(f"experts.load unavailable ({type(err).__name__}: {err}); collecting scripted demos", flush=True)
         return scripted_demos(suite, task, n, seed)
@@ -67,59 +75,86 @@ def rollout(env, policy, seed: int) -> Episode:
                    np.asarray(s, np.float32), bool(term))
 
 
-def evaluate(method: IQMPC, env, episodes: int, seed: int, demos: Demos) -> dict[str, float]:
+def evaluate(method: Method, env, episodes: int, seed: int, demos: Demos) -> dict[str, float]:
     eps = [rollout(env, lambda o, t0: method.act(o, eval=True, t0=t0), seed + i) for i in range(episodes)]
+    corr = reward_correlation(method, [(e.obs, e.action, e.reward) for e in eps])
+    corr_demos = reward_correlation(method, [(e.obs, e.action, e.reward) for e in demos.episodes[:episodes]])
     return {
-        "eval/return": float(np.mean([e.reward.sum() for e in eps])),
-        "eval/success": float(np.mean([e.success.max() for e in eps])),
-        "diag/reward_corr": method.reward_correlation(eps),
-        "diag/reward_corr_expert": method.reward_correlation(demos.episodes[:episodes]),
+        "return": float(np.mean([e.reward.sum() for e in eps])),
+        "success": float(np.mean([e.success.max() for e in eps])),
+        "reward_corr": float("nan") if corr is None else corr,
+        "reward_corr_demos": float("nan") if corr_demos is None else corr_demos,
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", default="metaworld")
-    ap.add_argument("--task", default="reach-v3")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--steps", type=int, default=30_000, help="agent steps")
-    ap.add_argument("--n-demos", type=int, default=100)
-    ap.add_argument("--eval-every", type=int, default=2_000)
-    ap.add_argument("--eval-episodes", type=int, default=10)
-    ap.add_argument("--log-every", type=int, default=500, help="progress line every this many agent steps")
-    ap.add_argument("--preset", default="cpu")
-    ap.add_argument("--set", nargs="*", default=[], help="config overrides key=json_value")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
+def run_seed(args: argparse.Namespace, seed: int, demos: Demos, writer) -> None:
+    env = envs.make(args.suite, args.task, seed=seed)
+    eval_env = envs.make(args.suite, args.task, seed=seed + 1000)
+    cls = methods.get(args.method)
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-    demos = load_demos(args.suite, args.task, args.n_demos, args.seed)
-    print(f"demos: {len(demos)} episodes, mean return {demos.returns().mean():.1f}", flush=True)
-    env = envs.make(args.suite, args.task, seed=args.seed)
-    eval_env = envs.make(args.suite, args.task, seed=args.seed + 1000)
-    method = IQMPC(iqmpc_preset(args.preset, **overrides), env.wmil_spec, demos, torch.device("cpu"), args.seed)
-    print(f"config: {method.cfg}", flush=True)
-    obs, _ = env.reset(seed=args.seed)
-    t0, start, ep_ret, last = True, time.time(), 0.0, {}
+    if args.batch is not None:
+        overrides["batch_size"] = args.batch
+    method = cls(cls.Config(size=args.preset, **overrides), env.wmil_spec, demos, torch.device(args.device), seed)
+    print(f"seed {seed} config: {method.cfg}", flush=True)
+    obs, _ = env.reset(seed=seed)
+    t0, start, last = True, time.time(), {}
     for step in range(1, args.steps + 1):
         action = method.act(obs, eval=False, t0=t0)
         nobs, rew, term, trunc, info = env.step(action)
         method.observe(Transition(obs, action, float(rew), nobs, term, trunc, float(info.get("success", 0.0))))
         last = method.update(step) or last
-        obs, t0, ep_ret = nobs, False, ep_ret + rew
+        obs, t0 = nobs, False
         if term or trunc:
             obs, _ = env.reset()
-            t0, ep_ret = True, 0.0
-        if step % args.log_every == 0 and last:
-            print(f"  step {step} updates {method.num_updates} consistency {last['train/consistency']:.4f} "
-                  f"q_diff {last['diag/q_diff']:.3f} wall {time.time() - start:.0f}s", flush=True)
+            t0 = True
         if step % args.eval_every == 0 or step == args.steps:
-            ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (args.seed + 1), demos)
-            keys = ("train/consistency", "diag/q_diff", "train/iq_loss", "diag/reward_corr_batch")
-            extra = " ".join(f"{k}={last[k]:.4f}" for k in keys if k in last)
-            print(f"step {step} env_step {step * env.wmil_spec.action_repeat} success {ev['eval/success']:.2f} "
-                  f"return {ev['eval/return']:.1f} reward_corr {ev['diag/reward_corr']:.3f} "
-                  f"(on demos {ev['diag/reward_corr_expert']:.3f}) {extra} "
-                  f"wall {time.time() - start:.0f}s", flush=True)
+            ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (seed + 1), demos)
+            wall = time.time() - start
+            writer.writerow([args.method, seed, step, env.wmil_spec.env_steps(step), round(ev["return"], 2),
+                             ev["success"], round(ev["reward_corr"], 4), round(ev["reward_corr_demos"], 4),
+                             round(wall, 1)])
+            diag = " ".join(f"{k}={float(v):.3f}" for k, v in sorted(last.items())
+                            if k.startswith("diag/") or k == "train/consistency")
+            print(f"{args.method} seed {seed} step {step}: success {ev['success']:.2f} return {ev['return']:.1f} "
+                  f"reward_corr {ev['reward_corr']:.3f} (demos {ev['reward_corr_demos']:.3f}) {diag} "
+                  f"wall {wall:.0f}s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--method", default="iqmpc", choices=["iqmpc", "cdred"])
+    ap.add_argument("--suite", default="metaworld")
+    ap.add_argument("--task", default="reach-v3")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--steps", type=int, default=30_000, help="agent steps per seed")
+    ap.add_argument("--n-demos", type=int, default=100)
+    ap.add_argument("--eval-every", type=int, default=2_000)
+    ap.add_argument("--eval-episodes", type=int, default=10)
+    ap.add_argument("--preset", default="cpu", choices=["paper", "cpu", "smoke"])
+    ap.add_argument("--batch", type=int, default=None, help="behavioural batch (default: the preset's)")
+    ap.add_argument("--set", nargs="*", default=[], help="config overrides key=json_value, e.g. compile=true")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None, help="CSV of eval rows")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    demos = load_demos(args.suite, args.task, args.n_demos, args.seeds[0], methods.get(args.method).demo_kind)
+    print(f"demos: {len(demos)} episodes, mean return {demos.returns().mean():.1f}", flush=True)
+    out = args.out or Path(f"results/bench/learn_{args.method}_{args.suite}_{args.task}.csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_HEADER)
+
+        class Flushing:  # rows are read while the benchmark runs
+            @staticmethod
+            def writerow(row: list) -> None:
+                writer.writerow(row)
+                fh.flush()
+
+        for seed in args.seeds:
+            run_seed(args, seed, demos, Flushing)
+    print(f"rows in {out}", flush=True)
 
 
 if __name__ == "__main__":

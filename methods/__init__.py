@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from methods.base import Method, Transition, resolve_device
+from methods.base import Method, Transition, resolve_device, reward_correlation
 
-__all__ = ["Method", "Transition", "available", "get", "register", "resolve_device"]
+__all__ = ["Method", "Transition", "available", "get", "register", "resolve_device", "reward_correlation"]
 
 # name -> "module:Class"; modules are imported lazily so one method's dependencies never block another.
 _REGISTRY: dict[str, str] = {}

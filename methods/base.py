@@ -40,6 +40,18 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
+def reward_correlation(method: Method, episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float | None:
+    """Pearson correlation of `method.reward_estimates` with the true rewards, pooled over (obs, action, reward)
+    episodes (IQ-MPC Fig. 4 reward recovery); None when the method learns no reward or either side is constant."""
+    est = [method.reward_estimates(obs, action) for obs, action, _ in episodes]
+    if not episodes or any(e is None for e in est):
+        return None
+    x, y = np.concatenate(est).astype(np.float64), np.concatenate([r for _, _, r in episodes]).astype(np.float64)
+    if x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 class Method(ABC):
     """Uniform interface. `regime` tells the runner whether it interacts online or trains offline.
 
@@ -64,6 +76,11 @@ class Method(ABC):
     def update(self, step: int) -> dict[str, float]:
         """Training work due after agent step `step` (zero, one, or a burst of updates); returns metrics."""
         return {}
+
+    def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray | None:
+        """The reward this method has learned, per step of one episode (obs (T+1, ...), action (T, A)) -> (T,);
+        None when it learns none. The runner logs its correlation with the true reward on eval episodes."""
+        return None
 
     def pretrain(self) -> dict[str, float]:
         """Offline phase before (or instead of) interaction; returns metrics."""

@@ -21,7 +21,7 @@ import torch
 
 import envs
 import methods
-from methods import Transition
+from methods import Transition, reward_correlation
 from runner import checkpoint
 from runner.cell import Cell
 from runner.demos import describe
@@ -144,21 +144,28 @@ class CellRun:
         """`eval_episodes` deterministic episodes on the eval env (`final_eval_episodes` at the last step),
         started from the same derived seeds every time."""
         final = self.state.step == self.budget.total
-        rets, succs = [], []
+        rets, succs, episodes = [], [], []
         for i in range(self.budget.final_eval_episodes if final else self.budget.eval_episodes):
             obs, _ = self.eval_env.reset(seed=derive(self.cell.seed, "eval-episode", i))
-            ret, succ, length, done, t0 = 0.0, 0.0, 0, False, True
+            ret, succ, done, t0 = 0.0, 0.0, False, True
+            traj_obs, traj_act, traj_rew = [obs], [], []
             while not done:
-                obs, r, term, trunc, info = self.eval_env.step(self.method.act(obs, eval=True, t0=t0))
-                ret, length, t0, done = ret + r, length + 1, False, term or trunc
+                action = self.method.act(obs, eval=True, t0=t0)
+                obs, r, term, trunc, info = self.eval_env.step(action)
+                traj_obs.append(obs), traj_act.append(action), traj_rew.append(r)
+                ret, t0, done = ret + r, False, term or trunc
                 succ = max(succ, float(info.get("success", 0.0)))
             success = succ if self.spec.has_success else float("nan")
-            self.logger.episode(self.state.step, i, ret, success, length)
+            self.logger.episode(self.state.step, i, ret, success, len(traj_act))
             rets.append(ret)
             succs.append(success)
+            episodes.append((np.stack(traj_obs), np.stack(traj_act), np.asarray(traj_rew)))
         out = {"eval/return": float(np.mean(rets))}
         if self.spec.has_success:
             out["eval/success"] = float(np.mean(succs))
+        corr = reward_correlation(self.method, episodes)
+        if corr is not None:
+            out["diag/reward_corr"] = corr
         self.logger.scalars(self.state.step, out)
         sps = (self.state.step - self._s0) / max(time.monotonic() - self._t0, 1e-9)
         self._say(f"{self.state.step}/{self.budget.total} agent steps | "

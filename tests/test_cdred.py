@@ -121,6 +121,20 @@ def test_switches_policy_acting_obs_input_uncoupled() -> None:
     assert met["train/pred_loss_behav"] == 0.0
 
 
+@pytest.mark.parametrize("reward_input", ["latent", "obs"])
+def test_reward_estimates_are_the_cdred_reward_of_each_step(reward_input: str) -> None:
+    m = _make(reward_input=reward_input)
+    _run(m, 14)
+    ep = _demos(1, T=7).episodes[0]
+    r = m.reward_estimates(ep.obs, ep.action)
+    with torch.no_grad():
+        x = torch.as_tensor(ep.obs[:-1])
+        x = m.model.encode(x) if reward_input == "latent" else x
+        ref = m.reward.reward(x, torch.as_tensor(ep.action)).squeeze(-1).numpy()
+    assert r.shape == (7,) and np.allclose(r, ref, atol=1e-6)
+    assert m.model.training  # the diagnostic leaves the training mode as it was
+
+
 def test_exact_resume() -> None:
     a = _make(seed=3)
     _run(a, 14, seed=1)

@@ -56,7 +56,9 @@ def test_manifest_and_outputs(ran):
     assert all(int(r["env_step"]) == 2 * int(r["agent_step"]) for r in rows)
     names = {r["metric"] for r in rows}
     assert {"eval/return", "eval/success", "train/loss", "train/bc_loss", "diag/buffer",
-            "train/episode_return"} <= names
+            "train/episode_return", "diag/reward_corr"} <= names
+    corr = [float(r["value"]) for r in rows if r["metric"] == "diag/reward_corr"]
+    assert len(corr) == 3 and all(-1 <= c <= 1 for c in corr)  # one per evaluation (steps 0, 100, 200)
     assert all(n.split("/")[0] in ("eval", "train", "diag") for n in names)
     evals = list(csv.DictReader((d / "eval.csv").read_text().splitlines()))
     assert [int(r["agent_step"]) for r in evals] == [0, 100, 200] and all(r["length"] == "100" for r in evals)

@@ -123,6 +123,10 @@ class ToyMethod(Method):
                 f.write(str(step))
         return {"loss": self._step(), "diag/buffer": float(self.n)}
 
+    def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
+        """A 'learned reward' for the runner's diagnostic: minus the squared action norm."""
+        return -(np.asarray(action) ** 2).sum(-1)
+
     def state_dict(self) -> dict[str, Any]:
         return {"net": self.net.state_dict(), "opt": self.opt.state_dict(), "rng": self.rng.bit_generator.state,
                 "buf": self.buf[: min(self.n, len(self.buf))].copy(), "n": self.n}
