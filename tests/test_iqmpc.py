@@ -275,7 +275,7 @@ def test_reward_correlation_pools_episodes_and_handles_methods_without_a_reward(
             pass
 
     obs = [np.array([[0.0], [1.0], [2.0]]), np.array([[5.0], [3.0], [4.0]])]
-    eps = [(o, np.zeros((2, 1)), r) for o, r in zip(obs, (np.array([1.0, 2.0]), np.array([4.0, 3.0])))]
+    eps = [(o, np.zeros((2, 1)), r) for o, r in zip(obs, (np.array([1.0, 2.0]), np.array([4.0, 3.0])), strict=True)]
     # estimates 0,1 | 5,3 against rewards 1,2 | 4,3: pooled Pearson by hand
     x, y = np.array([0.0, 1.0, 5.0, 3.0]), np.array([1.0, 2.0, 4.0, 3.0])
     dx, dy = x - x.mean(), y - y.mean()
