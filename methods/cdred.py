@@ -197,7 +197,7 @@ class CDRED(WorldModelAgent):
         with torch.no_grad():
             r_true = bb.reward.flatten()
             r_b = r[:, n_e:].flatten()
-            corr = torch.corrcoef(torch.stack([r_b, r_true]))[0, 1] if r_true.std() > 0 else r_b.new_zeros(())
+            corr = torch.corrcoef(torch.stack([r_b, r_true]))[0, 1]  # NaN when constant: zeroed below, no host sync
             q_mean = q_logits.detach()
             q_e = m.twohot.decode(q_mean[:, :, :n_e]).mean()
             q_b = m.twohot.decode(q_mean[:, :, n_e:]).mean()

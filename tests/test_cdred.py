@@ -38,7 +38,8 @@ def _make(seed: int = 0, spec: EnvSpec = SPEC, **kw) -> CDRED:
     return CDRED(cdred_preset("smoke", seed_steps=12, **kw), spec, _demos(), CPU, seed)
 
 
-def _run(m: CDRED, steps: int, start: int = 1, seed: int = 0) -> tuple[list[np.ndarray], dict[str, float]]:
+def _run(m: CDRED, steps: int, start: int = 1, seed: int = 0,
+         constant_reward: bool = False) -> tuple[list[np.ndarray], dict[str, float]]:
     """Drive the method on a deterministic observation stream; returns the actions and the last metrics."""
     acts, met = [], {}
     for s in range(start, start + steps):
@@ -46,7 +47,7 @@ def _run(m: CDRED, steps: int, start: int = 1, seed: int = 0) -> tuple[list[np.n
         obs, nobs = rng.normal(size=6).astype(np.float32), rng.normal(size=6).astype(np.float32)
         a = m.act(obs, eval=False, t0=(s % 10 == 1))
         acts.append(a)
-        m.observe(Transition(obs, a, float(obs[0]), nobs, False, s % 10 == 0))
+        m.observe(Transition(obs, a, 0.0 if constant_reward else float(obs[0]), nobs, False, s % 10 == 0))
         met = m.update(s) or met
     return acts, met
 
@@ -61,6 +62,8 @@ def test_registered_and_trains_with_diagnostics() -> None:
         assert key in met and np.isfinite(met[key]), key
     assert met["train/updates"] == 16  # burst of 12 at the end of seeding, then one per step
     assert met["train/pred_loss_behav"] > 0
+    _, met = _run(_make(), 13, constant_reward=True)
+    assert met["diag/reward_corr_batch"] == 0.0  # undefined correlation reported as 0 (computed without a host sync)
 
 
 def test_plan_value_is_cdred_return() -> None:
