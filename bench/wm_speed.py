@@ -1,7 +1,8 @@
-"""Speed of the IQ-MPC world model: update steps/s and planning ms/action, their FLOPs (matmul/conv FLOPs counted
-by torch's FlopCounterMode) and the fraction of this machine's measured fp32 matmul rate at the same thread count.
+"""Speed of a world-model method (IQ-MPC by default, `--method cdred`): update steps/s and planning ms/action,
+their FLOPs (matmul/conv FLOPs counted by torch's FlopCounterMode) and the fraction of this machine's measured
+fp32 matmul rate at the same thread count.
 
-    .venv/bin/python -m bench.wm_speed --sizes paper cpu --threads 1 [--compile] [--device cuda]
+    .venv/bin/python -m bench.wm_speed --sizes paper cpu --threads 1 [--compile] [--device cuda] [--method cdred]
 
 `--compile` also checks that the compiled update and planner return values match eager ones.
 """
@@ -17,10 +18,11 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+import methods
 from envs.spec import EnvSpec
 from experts.demos import Demos, Episode
 from methods.base import Transition, resolve_device
-from methods.iqmpc import IQMPC, iqmpc_preset
+from methods.common.agent import WorldModelAgent
 
 
 def _sync(device: torch.device) -> None:
@@ -43,8 +45,9 @@ def matmul_rate(device: torch.device, n: int = 1024, reps: int = 10) -> float:
     return 2 * n**3 / best
 
 
-def build(size: str, device: torch.device, suite: str, compile: bool, seed: int = 0) -> IQMPC:
-    """IQ-MPC at `size` with state 91 / action 39 (the paper's printed model), buffers filled with random data."""
+def build(size: str, device: torch.device, suite: str, compile: bool, seed: int = 0,
+          method: str = "iqmpc") -> WorldModelAgent:
+    """`method` at `size` with state 91 / action 39 (IQ-MPC's printed model), buffers filled with random data."""
     spec = EnvSpec(suite, "speed", "state", (91,), 39, 100, 2, True)
     rng = np.random.default_rng(seed)
 
@@ -52,8 +55,9 @@ def build(size: str, device: torch.device, suite: str, compile: bool, seed: int 
         return Episode(rng.normal(size=(101, 91)).astype(np.float32), rng.uniform(-1, 1, (100, 39)).astype(np.float32),
                        rng.normal(size=100).astype(np.float32))
 
-    agent = IQMPC(iqmpc_preset(size, seed_steps=10**9, compile=compile), spec, Demos([ep() for _ in range(10)]),
-                  device, seed)
+    cls = methods.get(method)
+    agent = cls(cls.Config(size=size, seed_steps=10**9, compile=compile), spec, Demos([ep() for _ in range(10)]),
+                device, seed)
     for _ in range(5):
         e = ep()
         for t in range(100):
@@ -94,15 +98,15 @@ def count_flops(fn) -> int:
     return counter.total
 
 
-def check_compiled_matches_eager(size: str, device: torch.device, suite: str) -> str:
+def check_compiled_matches_eager(size: str, device: torch.device, suite: str, method: str = "iqmpc") -> str:
     """One update and one planning value from identical states, eager vs torch.compile. Inductor's own RNG is
     switched to eager's (`fallback_random`) so that dropout and policy samples draw the same numbers."""
     import torch._inductor.config as inductor_config
 
     inductor_config.fallback_random = True
     torch._dynamo.reset()  # recompile under the new setting
-    eager = build(size, device, suite, compile=False)
-    comp = build(size, device, suite, compile=True)
+    eager = build(size, device, suite, compile=False, method=method)
+    comp = build(size, device, suite, compile=True, method=method)
     state = copy.deepcopy(eager.state_dict())
     comp.load_state_dict(copy.deepcopy(state))
     comp._update_once()  # compile first: tracing must not shift the RNG streams of the compared update
@@ -131,6 +135,7 @@ def check_compiled_matches_eager(size: str, device: torch.device, suite: str) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--method", default="iqmpc", choices=["iqmpc", "cdred"])
     ap.add_argument("--sizes", nargs="+", default=["paper", "cpu"])
     ap.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     ap.add_argument("--threads", type=int, default=1)
@@ -144,20 +149,21 @@ def main() -> None:
     peak = matmul_rate(device)
     print(f"device {device} threads {args.threads}: measured fp32 matmul rate {peak / 1e9:.1f} GFLOP/s", flush=True)
     for size in args.sizes:
-        agent = build(size, device, args.suite, args.compile)
+        agent = build(size, device, args.suite, args.compile, method=args.method)
         obs = np.zeros(91, np.float32)
         agent.seed_steps = 0
         up_flops = count_flops(agent._update_once)
         plan_flops = count_flops(lambda: agent.act(obs, eval=True))  # noqa: B023
         t_up = time_it(agent._update_once, device, args.updates)
         t_plan = time_it(lambda: agent.act(obs, eval=True), device, args.plans)  # noqa: B023
-        print(f"[{size}{' compiled' if args.compile else ''}] params {agent.model.num_learnable():,} | "
+        print(f"[{args.method} {size}{' compiled' if args.compile else ''}] params {agent.model.num_learnable():,} | "
               f"update {1 / t_up:.2f} steps/s ({t_up * 1e3:.0f} ms, {up_flops / 1e9:.2f} GFLOP, "
               f"{up_flops / t_up / peak:.0%} of matmul rate) | "
               f"plan {t_plan * 1e3:.0f} ms/action ({plan_flops / 1e9:.2f} GFLOP, "
-              f"{plan_flops / t_plan / peak:.0%} of matmul rate) | gp {'on' if agent.use_gp else 'off'}", flush=True)
+              f"{plan_flops / t_plan / peak:.0%} of matmul rate) | "
+              f"gp {'on' if getattr(agent, 'use_gp', False) else 'off'}", flush=True)
         if args.compile:
-            print("  " + check_compiled_matches_eager(size, device, args.suite), flush=True)
+            print("  " + check_compiled_matches_eager(size, device, args.suite, args.method), flush=True)
 
 
 if __name__ == "__main__":
