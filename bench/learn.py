@@ -111,7 +111,7 @@ def run_seed(args: argparse.Namespace, seed: int, demos: Demos, writer) -> None:
             ev = evaluate(method, eval_env, args.eval_episodes, 10_000 * (seed + 1), demos)
             wall = time.time() - start
             writer.writerow([args.method, seed, step, env.wmil_spec.env_steps(step), round(ev["return"], 2),
-                             ev["success"], round(ev["reward_corr"], 4), round(ev["reward_corr_demos"], 4),
+                             round(ev["success"], 4), round(ev["reward_corr"], 4), round(ev["reward_corr_demos"], 4),
                              round(wall, 1)])
             diag = " ".join(f"{k}={float(v):.3f}" for k, v in sorted(last.items())
                             if k.startswith("diag/") or k == "train/consistency")
