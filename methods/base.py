@@ -43,8 +43,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 def reward_correlation(method: Method, episodes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> float | None:
     """Pearson correlation of `method.reward_estimates` with the true rewards, pooled over (obs, action, reward)
     episodes (IQ-MPC Fig. 4 reward recovery); None when the method learns no reward or either side is constant."""
+    if not episodes:
+        return None
     est = [method.reward_estimates(obs, action) for obs, action, _ in episodes]
-    if not episodes or any(e is None for e in est):
+    if any(e is None for e in est):
         return None
     x, y = np.concatenate(est).astype(np.float64), np.concatenate([r for _, _, r in episodes]).astype(np.float64)
     if x.std() == 0 or y.std() == 0:

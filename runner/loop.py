@@ -145,6 +145,7 @@ class CellRun:
         started from the same derived seeds every time."""
         final = self.state.step == self.budget.total
         rets, succs, episodes = [], [], []
+        keep_episodes = type(self.method).reward_estimates is not methods.Method.reward_estimates  # it learns one
         for i in range(self.budget.final_eval_episodes if final else self.budget.eval_episodes):
             obs, _ = self.eval_env.reset(seed=derive(self.cell.seed, "eval-episode", i))
             ret, succ, done, t0 = 0.0, 0.0, False, True
@@ -159,11 +160,12 @@ class CellRun:
             self.logger.episode(self.state.step, i, ret, success, len(traj_act))
             rets.append(ret)
             succs.append(success)
-            episodes.append((np.stack(traj_obs), np.stack(traj_act), np.asarray(traj_rew)))
+            if keep_episodes:
+                episodes.append((np.stack(traj_obs), np.stack(traj_act), np.asarray(traj_rew)))
         out = {"eval/return": float(np.mean(rets))}
         if self.spec.has_success:
             out["eval/success"] = float(np.mean(succs))
-        corr = reward_correlation(self.method, episodes)
+        corr = reward_correlation(self.method, episodes) if keep_episodes else None
         if corr is not None:
             out["diag/reward_corr"] = corr
         self.logger.scalars(self.state.step, out)
