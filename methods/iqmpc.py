@@ -112,9 +112,10 @@ def decode_reward(q: torch.Tensor, v_next: torch.Tensor, gamma: float) -> torch.
 
 def gradient_penalty(q_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, num_heads: int) -> torch.Tensor:
     """(‖∇_x Q_e(x)‖₂ − 1)² per head and sample, (E, N); `q_fn` maps per-head inputs (E, N, D) to (E, N, 1).
-    Gradients reach Q's parameters (create_graph)."""
-    xe = x.detach().unsqueeze(0).expand(num_heads, *x.shape).clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(q_fn(xe).sum(), xe, create_graph=True)
+    The input gradient is a `torch.func.grad` transform, so the penalty's own gradient reaches Q's parameters and
+    the whole computation traces under torch.compile (double backward through `autograd.grad` does not)."""
+    xe = x.detach().unsqueeze(0).expand(num_heads, *x.shape)
+    grad = torch.func.grad(lambda inp: q_fn(inp).sum())(xe)
     return (grad.norm(dim=-1) - 1).pow(2)
 
 
@@ -147,6 +148,7 @@ class IQMPC(WorldModelAgent):
             raise ValueError("the gradient penalty pairs expert and behavioural samples: use equal batch sizes")
         self.scale = RunningScale().to(device)
         self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
+        self._pi_loss = torch.compile(self._pi_loss_eager) if cfg.compile else self._pi_loss_eager
         self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
 
     # ----- values -------------------------------------------------------------------------------------------------
@@ -194,8 +196,8 @@ class IQMPC(WorldModelAgent):
     # ----- learning -------------------------------------------------------------------------------------------------
     def _losses_eager(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor,
                       n_e: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """Model loss (Eq. 11 + 0.1·Eq. 12), the rolled-out latents (H+1, B, L) and metrics.
-        Columns [:n_e] of the batch are expert slices, the rest behavioural."""
+        """Model loss (Eq. 11 + 0.1·Eq. 12, + Eq. 14 when the penalty is on), the rolled-out latents (H+1, B, L)
+        and metrics. Columns [:n_e] of the batch are expert slices, the rest behavioural."""
         c, m, H, g = self.cfg, self.model, self.horizon, self.discount
         rho = self.rho_weights
         with torch.no_grad():
@@ -223,6 +225,9 @@ class IQMPC(WorldModelAgent):
             value_t = (v - g * v_next).mean(dim=(0, 2, 3))
         iq_loss = (w * (expert_t + value_t + chi2_t)).sum() / H
         loss = c.consistency_coef * consistency + c.iq_coef * iq_loss
+        if self.use_gp:
+            gp = self._gradient_penalty(zs_t, action, n_e)
+            loss = loss + c.gp_coef * gp
         metrics = {
             "train/consistency": consistency, "train/iq_loss": iq_loss, "train/expert_term": (w * expert_t).sum() / H,
             "train/value_term": (w * value_t).sum() / H, "train/chi2": (w * chi2_t).sum() / H,
@@ -233,17 +238,30 @@ class IQMPC(WorldModelAgent):
             metrics["diag/q_expert"] = q_mean[:, :n_e].mean()
             metrics["diag/q_behaviour"] = q_mean[:, n_e:].mean()
             metrics["diag/reward_corr_batch"] = pearson((q_mean - y)[:, n_e:], reward[:, n_e:])
+        if self.use_gp:
+            metrics["train/grad_penalty"] = gp
         return loss, zs_t, metrics
 
     def _gradient_penalty(self, zs: torch.Tensor, action: torch.Tensor, n_e: int) -> torch.Tensor:
-        """Eq. 14 on interpolates of expert and behavioural (z_t, a_t) pairs. Kept out of torch.compile: it needs
-        double backward, which compiled graphs do not support."""
+        """Eq. 14 on interpolates of expert and behavioural (z_t, a_t) pairs (latents detached)."""
         H, w = self.horizon, self.rho_weights[: self.horizon]
         x = torch.cat([zs[:-1], action], dim=-1).detach()  # (H, B, D)
         eps = torch.rand(H, n_e, 1, device=self.device)
         x_hat = eps * x[:, :n_e] + (1 - eps) * x[:, n_e:]
         pen = gradient_penalty(self.model.qs, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
         return (w * pen.view(-1, H, n_e).mean(dim=(0, 2))).sum() / H
+
+    def _pi_loss_eager(self, zd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy prior (Eq. 13) on detached latents (H+1, B, L) with Q's parameters detached, over both batches;
+        returns the loss and the entropy estimate −E[log π]."""
+        c = self.cfg
+        p = self.model.pi(zd)
+        qp = self.model.Q(zd, p.action, c.pi_q_reduce, detach=True)
+        if c.pi_q_scale:
+            self.scale.update(qp[0])
+            qp = self.scale(qp)
+        loss = c.pi_coef * ((c.beta * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * self.rho_weights).mean()
+        return loss, -p.log_prob.detach().mean()
 
     def _update_once(self) -> dict[str, torch.Tensor]:
         c, m = self.cfg, self.model
@@ -253,22 +271,11 @@ class IQMPC(WorldModelAgent):
         reward = torch.cat([be.reward, bb.reward], 1)
         n_e = c.expert_batch_size
         loss, zs, metrics = self._losses(obs, action, reward, n_e)
-        if self.use_gp:
-            gp = self._gradient_penalty(zs, action, n_e)
-            loss = loss + c.gp_coef * gp
-            metrics["train/grad_penalty"] = gp
         metrics["train/grad_norm"] = self._step_model(loss)
-        # policy prior (Eq. 13) on detached latents with Q's parameters detached, over both batches
-        zd = zs.detach()
-        p = m.pi(zd)
-        qp = m.Q(zd, p.action, c.pi_q_reduce, detach=True)
-        if c.pi_q_scale:
-            self.scale.update(qp[0])
-            qp = self.scale(qp)
-        pi_loss = c.pi_coef * ((c.beta * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * self.rho_weights).mean()
+        pi_loss, entropy = self._pi_loss(zs.detach())
         metrics["train/pi_grad_norm"] = self._step_pi(pi_loss)
         metrics["train/pi_loss"] = pi_loss.detach()
-        metrics["train/pi_entropy"] = -p.log_prob.detach().mean()
+        metrics["train/pi_entropy"] = entropy
         m.update_targets(c.tau)
         return {k: v.detach() for k, v in metrics.items()}
 

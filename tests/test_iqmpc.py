@@ -179,7 +179,8 @@ def test_combined_model_loss_equals_a_per_step_per_head_reference(value_form):
     cons, iq = cons / H, iq / H
     assert float(metrics["train/consistency"]) == pytest.approx(cons, rel=1e-5)
     assert float(metrics["train/iq_loss"]) == pytest.approx(iq, rel=1e-5, abs=1e-6)
-    assert float(loss) == pytest.approx(20 * cons + 0.1 * iq, rel=1e-5, abs=1e-6)
+    gp = float(metrics["train/grad_penalty"]) if agent.use_gp else 0.0  # Eq. 14 is checked on its own below
+    assert float(loss) == pytest.approx(20 * cons + 0.1 * iq + c.gp_coef * gp, rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.parametrize("value_form", ["initial", "td"])
