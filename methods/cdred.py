@@ -60,7 +60,7 @@ class CDREDConfig(AgentConfig):
     pred_loss_reduction: str = "mean"  # over the p dims: "mean" (code's MSELoss) | "sum" (‖·‖² as printed)
     eps_clip: tuple[float, float] | None = None  # clip of y before √ in ε; None: |y| (released code)
     reward_input: str = "latent"  # "latent" (paper) | "obs": reward model on raw observations (§4.5, Fig. 9)
-    compile: bool = False  # torch.compile the planner's return estimate (the per-action hot path)
+    compile: bool = False  # torch.compile the planner's return estimate, the model loss and the policy loss
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -119,6 +119,8 @@ class CDRED(WorldModelAgent):
         self.scale = RunningScale(cfg.scale_tau).to(device)
         self._obs_now: torch.Tensor | None = None  # the observation being planned from (reward_input="obs")
         self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
+        self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
+        self._pi_loss = torch.compile(self._pi_loss_eager) if cfg.compile else self._pi_loss_eager
 
     def _ent(self, log_prob: torch.Tensor) -> torch.Tensor:
         return log_prob * self.action_dim if self.cfg.entropy_action_dim_scale else log_prob
@@ -152,12 +154,12 @@ class CDRED(WorldModelAgent):
         return G + disc * m.Q(z, m.pi(z).action, "avg")
 
     # ----- learning (Algorithm 1) -------------------------------------------------------------------------------------
-    def _update_once(self) -> dict[str, torch.Tensor]:
+    def _losses_eager(self, obs: torch.Tensor, action: torch.Tensor, reward_true: torch.Tensor,
+                      n_e: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """World-model loss (Eq. 15: consistency + two-hot TD cross-entropy with the CDRED reward + both predictor
+        losses), the rolled-out latents (H+1, B, L) and metrics. Columns [:n_e] are expert slices."""
         c, m, H = self.cfg, self.model, self.horizon
-        be = self.expert.sample(c.expert_batch_size, self.device)
-        bb = self.buffer.sample(c.batch_size, self.device)
-        obs, action = torch.cat([be.obs, bb.obs], 1), torch.cat([be.action, bb.action], 1)
-        n_e, rho = c.expert_batch_size, self.rho_weights
+        w = self.rho_weights[:H]
         with torch.no_grad():
             next_z = m.encode(obs[1:])  # h(s'_t), (H, B, L)
         z = m.encode(obs[0])
@@ -167,7 +169,6 @@ class CDRED(WorldModelAgent):
             cons_t.append(F.mse_loss(z, next_z[t]))
             zs.append(z)
         zs_t = torch.stack(zs)
-        w = rho[:H]
         consistency = (w * torch.stack(cons_t)).sum() / H
         r_in = zs_t[:-1] if c.reward_input == "latent" else obs[:-1].float()
         with torch.no_grad():
@@ -178,38 +179,51 @@ class CDRED(WorldModelAgent):
         value_loss = value_ce.mean(dim=(2, 3)).sum() / (H * m.cfg.num_q)
         pred_e, pred_b = self.reward.loss(r_in[:, :n_e], action[:, :n_e], r_in[:, n_e:], action[:, n_e:], c.rho)
         loss = c.consistency_coef * consistency + c.value_coef * value_loss + c.pred_coef * (pred_e + pred_b)
-        self.optim.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for g in self.optim.param_groups for p in g["params"]]
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
-        self.optim.step()
-        self.sched.step()
-        # policy prior (Eq. 16) on detached latents, Q with detached parameters, scaled by the running range
-        zd = zs_t.detach()
+        with torch.no_grad():
+            r_b = r[:, n_e:].flatten()
+            corr = torch.corrcoef(torch.stack([r_b, reward_true.flatten()]))[0, 1]  # NaN when constant: zeroed
+            q_mean = q_logits.detach()
+            metrics = {
+                "train/consistency": consistency, "train/value_loss": value_loss,
+                "train/pred_loss_expert": pred_e, "train/pred_loss_behav": pred_b,
+                "diag/reward_expert": r[:, :n_e].mean(), "diag/reward_behav": r[:, n_e:].mean(),
+                "diag/reward_corr_batch": torch.nan_to_num(corr),
+                "diag/q_expert": m.twohot.decode(q_mean[:, :, :n_e]).mean(),
+                "diag/q_behav": m.twohot.decode(q_mean[:, :, n_e:]).mean(),
+            }
+        return loss, zs_t, metrics
+
+    def _pi_loss_eager(self, zd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy prior (Eq. 16) on detached latents, Q with detached parameters, scaled by the running range;
+        returns the loss and the entropy estimate −E[log π]."""
+        c, m = self.cfg, self.model
         p = m.pi(zd)
         qp = m.Q(zd, p.action, c.pi_q_reduce, detach=True)
         self.scale.update(qp[0])
         qp = self.scale(qp)
-        pi_loss = ((c.entropy_coef * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * rho).mean()
+        loss = ((c.entropy_coef * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * self.rho_weights).mean()
+        return loss, -p.log_prob.detach().mean()
+
+    def _update_once(self) -> dict[str, torch.Tensor]:
+        c = self.cfg
+        be = self.expert.sample(c.expert_batch_size, self.device)
+        bb = self.buffer.sample(c.batch_size, self.device)
+        obs, action = torch.cat([be.obs, bb.obs], 1), torch.cat([be.action, bb.action], 1)
+        loss, zs, metrics = self._losses(obs, action, bb.reward, c.expert_batch_size)
+        self.optim.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for g in self.optim.param_groups for p in g["params"]]
+        metrics["train/grad_norm"] = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
+        self.optim.step()
+        self.sched.step()
+        pi_loss, entropy = self._pi_loss(zs.detach())
         self._step_pi(pi_loss)
         self.pi_sched.step()
-        m.update_targets(c.tau)
-        with torch.no_grad():
-            r_true = bb.reward.flatten()
-            r_b = r[:, n_e:].flatten()
-            corr = torch.corrcoef(torch.stack([r_b, r_true]))[0, 1]  # NaN when constant: zeroed below, no host sync
-            q_mean = q_logits.detach()
-            q_e = m.twohot.decode(q_mean[:, :, :n_e]).mean()
-            q_b = m.twohot.decode(q_mean[:, :, n_e:]).mean()
-        metrics = {
-            "train/consistency": consistency, "train/value_loss": value_loss,
-            "train/pred_loss_expert": pred_e, "train/pred_loss_behav": pred_b, "train/pi_loss": pi_loss,
-            "train/grad_norm": grad_norm, "train/pi_scale": self.scale.value.clone(),
+        self.model.update_targets(c.tau)
+        metrics.update({
+            "train/pi_loss": pi_loss, "train/pi_entropy": entropy, "train/pi_scale": self.scale.value.clone(),
             "train/lr": torch.tensor(self.optim.param_groups[1]["lr"]),
-            "train/pi_entropy": -p.log_prob.mean(),
-            "diag/reward_expert": r[:, :n_e].mean(), "diag/reward_behav": r[:, n_e:].mean(),
-            "diag/reward_corr_batch": torch.nan_to_num(corr), "diag/q_expert": q_e, "diag/q_behav": q_b,
-        }
+        })
         return {k: v.detach() for k, v in metrics.items()}
 
     # ----- diagnostics ------------------------------------------------------------------------------------------------
