@@ -230,13 +230,11 @@ class CDRED(WorldModelAgent):
     @torch.no_grad()
     def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
         """The CDRED reward R(h(s_t), a_t) (or R(s_t, a_t) with `reward_input="obs"`) of one episode: (T,)."""
-        was_training = self.model.training
-        self.model.eval()
         x = torch.as_tensor(np.asarray(obs)[:-1], device=self.device)
-        x = self.model.encode(x) if self.cfg.reward_input == "latent" else x.float()
         a = torch.as_tensor(np.asarray(action, dtype=np.float32), device=self.device)
-        r = self.reward.reward(x, a)
-        self.model.train(was_training)
+        with self.eval_mode():
+            x = self.model.encode(x) if self.cfg.reward_input == "latent" else x.float()
+            r = self.reward.reward(x, a)
         return r.squeeze(-1).cpu().numpy()
 
     # ----- exact resume -----------------------------------------------------------------------------------------------

@@ -284,13 +284,11 @@ class IQMPC(WorldModelAgent):
     def decode_rewards(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
         """Decoded rewards r̂_t = Q(h(s_t), a_t) − γ V(h(s_{t+1})) (ensemble means) of one episode: (T,)."""
         m = self.model
-        was_training = m.training
-        m.eval()
-        z = m.encode(torch.as_tensor(np.asarray(obs), device=self.device))
         a = torch.as_tensor(np.asarray(action, dtype=np.float32), device=self.device)
-        q = m.Q(z[:-1], a, "all").mean(0)
-        v_next = self.value_heads(z[1:]).mean(0)
-        m.train(was_training)
+        with self.eval_mode():
+            z = m.encode(torch.as_tensor(np.asarray(obs), device=self.device))
+            q = m.Q(z[:-1], a, "all").mean(0)
+            v_next = self.value_heads(z[1:]).mean(0)
         return decode_reward(q, v_next, self.discount).squeeze(-1).cpu().numpy()
 
     def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:

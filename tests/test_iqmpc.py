@@ -254,3 +254,18 @@ def test_state_dict_round_trip_reproduces_next_action_and_update_exactly():
     assert metrics_a == metrics_b
     for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_acting_and_decoding_leave_the_model_in_its_mode(training):
+    agent = _agent()
+    agent.model.train(training)
+    ep = _demos(1, seed=2).episodes[0]
+    agent.decode_rewards(ep.obs, ep.action)
+    assert agent.model.training is training
+    agent.act(ep.obs[0], eval=True)
+    assert agent.model.training is training
+    with pytest.raises(RuntimeError), agent.eval_mode():
+        assert not agent.model.training
+        raise RuntimeError
+    assert agent.model.training is training

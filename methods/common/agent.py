@@ -6,6 +6,8 @@ the behavioural buffer, the update schedule, optimisers and exact-resume state. 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
@@ -130,19 +132,28 @@ class WorldModelAgent(Method):
                 z = self.model.next(z, a)
         return torch.stack(out)
 
+    @contextmanager
+    def eval_mode(self) -> Iterator[None]:
+        """The model in eval mode (no dropout, no augmentation) for the block; its previous mode is restored."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            yield
+        finally:
+            self.model.train(was_training)
+
     @torch.no_grad()
     def act(self, obs: np.ndarray, *, eval: bool, t0: bool = False) -> np.ndarray:
         if not eval and len(self.buffer) < self.seed_steps:
             return self.np_rng.uniform(-1, 1, self.action_dim).astype(np.float32)
-        self.model.eval()
-        z = self.model.encode(self._obs_tensor(obs))
-        if self.cfg.mpc:
-            a = self.planner.plan(lambda acts: self._plan_value(z, acts), lambda n: self._policy_rollout(z, n),
-                                  eval=eval, t0=t0)
-        else:
-            p = self.model.pi(z)
-            a = (p.mean if eval else p.action)[0]
-        self.model.train()
+        with self.eval_mode():
+            z = self.model.encode(self._obs_tensor(obs))
+            if self.cfg.mpc:
+                a = self.planner.plan(lambda acts: self._plan_value(z, acts), lambda n: self._policy_rollout(z, n),
+                                      eval=eval, t0=t0)
+            else:
+                p = self.model.pi(z)
+                a = (p.mean if eval else p.action)[0]
         return a.cpu().numpy().astype(np.float32)
 
     def observe(self, transition: Transition) -> None:
