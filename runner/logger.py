@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 METRICS_HEADER = "agent_step,env_step,metric,value\n"
-EVAL_HEADER = "agent_step,env_step,episode,return,success,length\n"
+EVAL_HEADER = "agent_step,env_step,episode,return,success,success_any,length\n"
 
 
 def _fmt(x: float) -> str:
@@ -71,8 +71,10 @@ class CellLogger:
             if self._tb is not None:
                 self._tb.add_scalar(name, float(value), agent_step)
 
-    def episode(self, agent_step: int, episode: int, ret: float, success: float, length: int) -> None:
-        self.evals.write(f"{agent_step},{agent_step * self.repeat},{episode},{_fmt(ret)},{_fmt(success)},{length}\n")
+    def episode(self, agent_step: int, episode: int, ret: float, success: float, success_any: float,
+                length: int) -> None:
+        self.evals.write(f"{agent_step},{agent_step * self.repeat},{episode},{_fmt(ret)},{_fmt(success)},"
+                         f"{_fmt(success_any)},{length}\n")
 
     def sizes(self) -> dict[str, int]:
         if self._tb is not None:

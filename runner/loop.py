@@ -100,7 +100,7 @@ class CellRun:
         manifest.update(
             spec=self.spec.to_dict(), dataset=dataset, reference=reference, device=str(self.device),
             eval_protocol={"episodes": self.budget.eval_episodes, "final_episodes": self.budget.final_eval_episodes,
-                           "deterministic": True,
+                           "deterministic": True, "success": "last step (TD-MPC2); success_any: any step",
                            "every_agent_steps": self.budget.eval_every, "p_tremble": eval_tremble,
                            "episode_seeds": "derive(seed, 'eval-episode', i), the same i = 0..episodes-1 each time"},
             regime=self.regime,
@@ -142,29 +142,34 @@ class CellRun:
 
     def evaluate(self) -> dict[str, float]:
         """`eval_episodes` deterministic episodes on the eval env (`final_eval_episodes` at the last step),
-        started from the same derived seeds every time."""
+        started from the same derived seeds every time. `eval/success` is success at the episode's last step
+        (TD-MPC2's evaluation, which IQ-MPC's and CDRED's released code inherit); `eval/success_any` at any step."""
         final = self.state.step == self.budget.total
-        rets, succs, episodes = [], [], []
+        rets, succs, succs_any, episodes = [], [], [], []
         keep_episodes = type(self.method).reward_estimates is not methods.Method.reward_estimates  # it learns one
         for i in range(self.budget.final_eval_episodes if final else self.budget.eval_episodes):
             obs, _ = self.eval_env.reset(seed=derive(self.cell.seed, "eval-episode", i))
-            ret, succ, done, t0 = 0.0, 0.0, False, True
+            ret, succ, succ_any, done, t0 = 0.0, 0.0, 0.0, False, True
             traj_obs, traj_act, traj_rew = [obs], [], []
             while not done:
                 action = self.method.act(obs, eval=True, t0=t0)
                 obs, r, term, trunc, info = self.eval_env.step(action)
                 traj_obs.append(obs), traj_act.append(action), traj_rew.append(r)
                 ret, t0, done = ret + r, False, term or trunc
-                succ = max(succ, float(info.get("success", 0.0)))
-            success = succ if self.spec.has_success else float("nan")
-            self.logger.episode(self.state.step, i, ret, success, len(traj_act))
+                succ = float(info.get("success", 0.0))
+                succ_any = max(succ_any, succ)
+            nan = float("nan")
+            success, success_any = (succ, succ_any) if self.spec.has_success else (nan, nan)
+            self.logger.episode(self.state.step, i, ret, success, success_any, len(traj_act))
             rets.append(ret)
             succs.append(success)
+            succs_any.append(success_any)
             if keep_episodes:
                 episodes.append((np.stack(traj_obs), np.stack(traj_act), np.asarray(traj_rew)))
         out = {"eval/return": float(np.mean(rets))}
         if self.spec.has_success:
             out["eval/success"] = float(np.mean(succs))
+            out["eval/success_any"] = float(np.mean(succs_any))
         corr = reward_correlation(self.method, episodes) if keep_episodes else None
         if corr is not None:
             out["diag/reward_corr"] = corr

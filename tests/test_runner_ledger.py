@@ -49,6 +49,7 @@ def test_manifest_and_outputs(ran):
     assert m["config"] == cells[0].config == yaml.safe_load((d / "config.yaml").read_text())
     assert m["spec"]["action_repeat"] == 2 and m["progress"] == {"agent_step": 200, "total_agent_steps": 200}
     assert m["eval_protocol"]["deterministic"] is True and m["eval_protocol"]["every_agent_steps"] == 100
+    assert m["eval_protocol"]["success"].startswith("last step")
     assert m["dataset"]["id"] == "toy/metaworld/reach-v3" and m["dataset"]["n_episodes"] == 100
     assert m["reference"]["expert_return"] == 10.0 and m["device"] == "cpu"
     assert m["timings"]["finished"] and m["timings"]["wall_s"] > 0 and m["versions"] == {}
@@ -170,3 +171,36 @@ def test_local_pool_survives_a_crashing_cell(tmp_path, capsys):
     assert "finished: crashed 1, done 1" in out and "crashed (exit code -9)" in out
     cells = grid(tmp_path, *extra)
     assert [ledger.cell_status(c.run_dir(tmp_path)) for c in cells] == ["done", "preempted"]
+
+
+def test_eval_success_is_read_at_the_last_step_and_any_step_is_kept(tmp_path, monkeypatch):
+    """`eval/success` follows TD-MPC2's evaluation (success at the episode's last step); `success_any` is the
+    lenient reading. The env reports success only at agent step 50 of every 100-step episode."""
+    import gymnasium as gym
+
+    import envs
+
+    class SuccessAtStep50(gym.Wrapper):
+        def __init__(self, env):
+            super().__init__(env)
+            self.wmil_spec = env.wmil_spec
+
+        def reset(self, **kw):
+            self.t = 0
+            return self.env.reset(**kw)
+
+        def step(self, action):
+            obs, r, term, trunc, info = self.env.step(action)
+            self.t += 1
+            return obs, r, term, trunc, {**info, "success": float(self.t == 50)}
+
+    make = envs.make
+    monkeypatch.setattr(envs, "make", lambda *a, **kw: SuccessAtStep50(make(*a, **kw)))
+    cell = grid(tmp_path)[0]
+    assert run_cell(cell, tmp_path, {"git": {"commit": "x"}, "versions": {}}) == "done"
+    d = cell.run_dir(tmp_path)
+    evals = list(csv.DictReader((d / "eval.csv").read_text().splitlines()))
+    assert evals and all(r["success"] == "0.0" and r["success_any"] == "1.0" for r in evals)
+    rows = {(r["metric"], r["agent_step"]): float(r["value"])
+            for r in csv.DictReader((d / "metrics.csv").read_text().splitlines())}
+    assert rows[("eval/success", "200")] == 0.0 and rows[("eval/success_any", "200")] == 1.0
