@@ -122,9 +122,6 @@ class CDRED(WorldModelAgent):
         self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
         self._pi_loss = torch.compile(self._pi_loss_eager) if cfg.compile else self._pi_loss_eager
 
-    def _ent(self, log_prob: torch.Tensor) -> torch.Tensor:
-        return log_prob * self.action_dim if self.cfg.entropy_action_dim_scale else log_prob
-
     # ----- planning (Algorithm 2) -------------------------------------------------------------------------------------
     def act(self, obs: np.ndarray, *, eval: bool, t0: bool = False) -> np.ndarray:
         if self.cfg.reward_input == "obs":
@@ -196,13 +193,8 @@ class CDRED(WorldModelAgent):
     def _pi_loss_eager(self, zd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy prior (Eq. 16) on detached latents, Q with detached parameters, scaled by the running range;
         returns the loss and the entropy estimate −E[log π]."""
-        c, m = self.cfg, self.model
-        p = m.pi(zd)
-        qp = m.Q(zd, p.action, c.pi_q_reduce, detach=True)
-        self.scale.update(qp[0])
-        qp = self.scale(qp)
-        loss = ((c.entropy_coef * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * self.rho_weights).mean()
-        return loss, -p.log_prob.detach().mean()
+        c = self.cfg
+        return self.policy_prior_loss(zd, c.entropy_coef, c.pi_q_reduce, self.scale, c.entropy_action_dim_scale)
 
     def _update_once(self) -> dict[str, torch.Tensor]:
         c = self.cfg

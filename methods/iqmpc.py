@@ -255,13 +255,9 @@ class IQMPC(WorldModelAgent):
         """Policy prior (Eq. 13) on detached latents (H+1, B, L) with Q's parameters detached, over both batches;
         returns the loss and the entropy estimate −E[log π]."""
         c = self.cfg
-        p = self.model.pi(zd)
-        qp = self.model.Q(zd, p.action, c.pi_q_reduce, detach=True)
-        if c.pi_q_scale:
-            self.scale.update(qp[0])
-            qp = self.scale(qp)
-        loss = c.pi_coef * ((c.beta * self._ent(p.log_prob) - qp).mean(dim=(1, 2)) * self.rho_weights).mean()
-        return loss, -p.log_prob.detach().mean()
+        loss, entropy = self.policy_prior_loss(zd, c.beta, c.pi_q_reduce, self.scale if c.pi_q_scale else None,
+                                               c.entropy_action_dim_scale)
+        return c.pi_coef * loss, entropy
 
     def _update_once(self) -> dict[str, torch.Tensor]:
         c, m = self.cfg, self.model

@@ -22,6 +22,7 @@ from methods.common.config import MODEL_PRESETS, PLANNER_PRESETS, ModelConfig, P
 from methods.common.planner import MPPI
 from methods.common.rng import rng_state, set_rng_state
 from methods.common.schedule import discount_heuristic, seed_steps
+from methods.common.twohot import RunningScale
 from methods.common.world_model import WorldModel
 
 
@@ -180,6 +181,20 @@ class WorldModelAgent(Method):
         out = {k: float(v) for k, v in metrics.items()}
         out["train/updates"] = float(self.num_updates)
         return out
+
+    def policy_prior_loss(self, zd: torch.Tensor, entropy_coef: float, q_reduce: str, scale: RunningScale | None,
+                          entropy_action_dim_scale: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Max-entropy policy prior (TD-MPC2; IQ-MPC Eq. 13, CDRED Eq. 16) on detached latents zd (H+1, B, L), Q
+        with detached parameters, ρ-weighted over t: E[c·log π − Q] (Q divided by the running range when `scale` is
+        given, log π times the action dim when `entropy_action_dim_scale`). Returns the loss and −E[log π]."""
+        p = self.model.pi(zd)
+        q = self.model.Q(zd, p.action, q_reduce, detach=True)
+        if scale is not None:
+            scale.update(q[0])
+            q = scale(q)
+        log_prob = p.log_prob * self.action_dim if entropy_action_dim_scale else p.log_prob
+        loss = ((entropy_coef * log_prob - q).mean(dim=(1, 2)) * self.rho_weights).mean()
+        return loss, -p.log_prob.detach().mean()
 
     def _step_model(self, loss: torch.Tensor) -> torch.Tensor:
         """Backward + clip + Adam step for the model parameters; returns the pre-clip grad norm."""

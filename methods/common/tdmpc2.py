@@ -83,12 +83,7 @@ class TDMPC2(WorldModelAgent):
         loss = c.consistency_coef * consistency + c.reward_coef * reward_loss + c.value_coef * value_loss
         grad_norm = self._step_model(loss)
         # policy prior on detached latents, Q with detached parameters, scaled by the running percentile range
-        zd = zs_t.detach()
-        p = m.pi(zd)
-        q = m.Q(zd, p.action, "avg", detach=True)
-        self.scale.update(q[0])
-        q = self.scale(q)
-        pi_loss = ((c.entropy_coef * p.log_prob * self.action_dim - q).mean(dim=(1, 2)) * rho).mean()
+        pi_loss, _ = self.policy_prior_loss(zs_t.detach(), c.entropy_coef, "avg", self.scale, True)
         self._step_pi(pi_loss)
         m.update_targets(c.tau)
         return {
