@@ -278,13 +278,14 @@ class IQMPC(WorldModelAgent):
     # ----- diagnostics ----------------------------------------------------------------------------------------------
     @torch.no_grad()
     def decode_rewards(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
-        """Decoded rewards r̂_t = Q(h(s_t), a_t) − γ V(h(s_{t+1})) (ensemble means) of one episode: (T,)."""
+        """Decoded rewards r̂_t = Q(z_t, a_t) − γ V(d(z_t, a_t)), z_t = h(s_t), ensemble means, of one episode: (T,).
+        The next latent is the dynamics' prediction, as in the paper's reward recovery (§5.2) and its planner."""
         m = self.model
         a = torch.as_tensor(np.asarray(action, dtype=np.float32), device=self.device)
         with self.eval_mode():
-            z = m.encode(torch.as_tensor(np.asarray(obs), device=self.device))
-            q = m.Q(z[:-1], a, "all").mean(0)
-            v_next = self.value_heads(z[1:]).mean(0)
+            z = m.encode(torch.as_tensor(np.asarray(obs)[:-1], device=self.device))
+            q = m.Q(z, a, "all").mean(0)
+            v_next = self.value_heads(m.next(z, a)).mean(0)
         return decode_reward(q, v_next, self.discount).squeeze(-1).cpu().numpy()
 
     def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
