@@ -30,6 +30,10 @@ Episode = tuple[np.ndarray, np.ndarray, np.ndarray]  # obs (T+1, ...), action (T
 
 def load_cell(run_dir: Path, device: str = "cpu") -> tuple[methods.Method, dict, int]:
     """The cell's method with its latest checkpoint loaded; also the manifest and the checkpoint's agent step."""
+    if not (run_dir / "manifest.json").exists() or not checkpoint.exists(run_dir):
+        found = sorted(str(p.parent) for p in Path(run_dir).glob("**/manifest.json"))[:20]
+        raise SystemExit(f"{run_dir} is not a cell directory with a checkpoint"
+                         + (f"; cells below it: {', '.join(found)}" if found else ""))
     manifest = json.loads((run_dir / "manifest.json").read_text())
     cfg, suite, task, seed = manifest["config"], manifest["suite"], manifest["task"], int(manifest["seed"])
     for module in cfg.get("imports") or []:  # plug-in methods the cell registered

@@ -26,3 +26,14 @@ def test_reward_recovery_of_a_toy_cell(tmp_path):
     first_tenth = np.concatenate([r[:10] for _, _, r in episodes]).mean()
     assert np.isclose(stats["tenths"][0][1], first_tenth)
     assert "per-step Pearson" in report(stats, "agent episodes")
+
+
+def test_a_folder_that_is_not_a_cell_is_refused_with_the_cells_below_it(tmp_path):
+    import pytest
+
+    cell = expand(compose_grid([*TOY_GRID, "budget.metaworld.env_steps=200", "tensorboard=false"]))[0]
+    run_dir = cell.run_dir(tmp_path)
+    run_dir.mkdir(parents=True)
+    (run_dir / "manifest.json").write_text("{}")
+    with pytest.raises(SystemExit, match="not a cell directory with a checkpoint; cells below it: .*" + cell.cell_id):
+        load_cell(tmp_path)
