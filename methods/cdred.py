@@ -118,9 +118,9 @@ class CDRED(WorldModelAgent):
         self.pi_sched = torch.optim.lr_scheduler.StepLR(self.pi_optim, step, cfg.lr_gamma)
         self.scale = RunningScale(cfg.scale_tau).to(device)
         self._obs_now: torch.Tensor | None = None  # the observation being planned from (reward_input="obs")
-        self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
-        self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
-        self._pi_loss = torch.compile(self._pi_loss_eager) if cfg.compile else self._pi_loss_eager
+        self._plan_value_impl = self._compiled(self._plan_value_eager, cfg.compile)
+        self._losses = self._compiled(self._losses_eager, cfg.compile)
+        self._pi_loss = self._compiled(self._pi_loss_eager, cfg.compile)
 
     # ----- planning (Algorithm 2) -------------------------------------------------------------------------------------
     def act(self, obs: np.ndarray, *, eval: bool, t0: bool = False) -> np.ndarray:

@@ -147,9 +147,9 @@ class IQMPC(WorldModelAgent):
         if self.use_gp and cfg.expert_batch_size != cfg.batch_size:
             raise ValueError("the gradient penalty pairs expert and behavioural samples: use equal batch sizes")
         self.scale = RunningScale().to(device)
-        self._losses = torch.compile(self._losses_eager) if cfg.compile else self._losses_eager
-        self._pi_loss = torch.compile(self._pi_loss_eager) if cfg.compile else self._pi_loss_eager
-        self._plan_value_impl = torch.compile(self._plan_value_eager) if cfg.compile else self._plan_value_eager
+        self._losses = self._compiled(self._losses_eager, cfg.compile)
+        self._pi_loss = self._compiled(self._pi_loss_eager, cfg.compile)
+        self._plan_value_impl = self._compiled(self._plan_value_eager, cfg.compile)
 
     # ----- values -------------------------------------------------------------------------------------------------
     def _ent(self, log_prob: torch.Tensor) -> torch.Tensor:

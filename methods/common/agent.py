@@ -6,7 +6,7 @@ the behavioural buffer, the update schedule, optimisers and exact-resume state. 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
@@ -113,6 +113,13 @@ class WorldModelAgent(Method):
         if buffer.num_slices == 0:
             raise ValueError(f"expert episodes are shorter than the horizon H={self.horizon}")
         return buffer
+
+    def _compiled(self, fn: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
+        """`fn` under torch.compile when `enabled`, else `fn` itself. On CPU, inductor draws its random numbers
+        with ATen's generator (`fallback_random`): its own per-element Philox is about 2x slower there (Q dropout
+        masks, policy samples), and compiled runs then consume the same random stream as eager ones. On CUDA
+        inductor's fused generator is kept."""
+        return torch.compile(fn, options={"fallback_random": self.device.type == "cpu"}) if enabled else fn
 
     # ----- acting -------------------------------------------------------------------------------------------------
     def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
