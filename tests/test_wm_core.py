@@ -83,6 +83,11 @@ def test_target_copy_and_polyak_update():
     ens = EnsembleMLP(2, 3, [4], 1)
     tgt = frozen_copy(ens)
     assert all(not p.requires_grad for p in tgt.parameters())
+    assert ens.training and not tgt.training  # the target never samples dropout, from its construction on
+    wm = WorldModel((5,), 2, model_preset("smoke"))
+    assert wm.qs.training and not wm.target_qs.training
+    wm.train()
+    assert not wm.target_qs.training
     before = [p.clone() for p in tgt.parameters()]
     with torch.no_grad():
         for p in ens.parameters():

@@ -90,10 +90,10 @@ class EnsembleMLP(nn.Module):
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
-    """A deep copy with gradients off (target network)."""
+    """A deep copy with gradients off, in eval mode (target network: no dropout; `WorldModel.train` keeps it so)."""
     target = copy.deepcopy(module)
     target.requires_grad_(False)
-    return target
+    return target.train(False)
 
 
 @torch.no_grad()
