@@ -19,6 +19,7 @@ import torch
 
 import envs
 import methods
+from experts.rollout import rollout
 from runner import checkpoint
 from runner.demos import load as load_demos
 from runner.demos import resolve as resolve_demo_source
@@ -49,23 +50,29 @@ def load_cell(run_dir: Path, device: str = "cpu") -> tuple[methods.Method, dict,
     return method, manifest, int(state["loop"]["step"])
 
 
+class _Deterministic:
+    """A method as an `experts.rollout.Policy`: the deterministic planner, warm start reset at each episode."""
+
+    def __init__(self, method: methods.Method) -> None:
+        self.method, self.t0 = method, True
+
+    def reset(self, seed: int) -> None:
+        self.t0 = True
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        action, self.t0 = self.method.act(obs, eval=True, t0=self.t0), False
+        return action
+
+
 def rollouts(method: methods.Method, manifest: dict, n: int) -> list[Episode]:
     """`n` deterministic episodes on a fresh env, seeded apart from the runner's eval episodes."""
     cfg, seed = manifest["config"], int(manifest["seed"])
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "recovery"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
-    out = []
-    for i in range(n):
-        obs, _ = env.reset(seed=derive(seed, "recovery-episode", i))
-        traj_obs, traj_act, traj_rew, done, t0 = [obs], [], [], False, True
-        while not done:
-            action = method.act(obs, eval=True, t0=t0)
-            obs, r, term, trunc, _ = env.step(action)
-            traj_obs.append(obs), traj_act.append(action), traj_rew.append(r)
-            t0, done = False, term or trunc
-        out.append((np.stack(traj_obs), np.stack(traj_act), np.asarray(traj_rew, dtype=np.float64)))
+    policy = _Deterministic(method)
+    eps = [rollout(env, policy, derive(seed, "recovery-episode", i)) for i in range(n)]
     env.close()
-    return out
+    return [(e.obs, e.action, np.asarray(e.reward, dtype=np.float64)) for e in eps]
 
 
 def summarise(method: methods.Method, episodes: list[Episode]) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bench.reward_recovery import load_cell, report, rollouts, summarise
 from runner.config import compose_grid
@@ -29,8 +30,6 @@ def test_reward_recovery_of_a_toy_cell(tmp_path):
 
 
 def test_a_folder_that_is_not_a_cell_is_refused_with_the_cells_below_it(tmp_path):
-    import pytest
-
     cell = expand(compose_grid([*TOY_GRID, "budget.metaworld.env_steps=200", "tensorboard=false"]))[0]
     run_dir = cell.run_dir(tmp_path)
     run_dir.mkdir(parents=True)
