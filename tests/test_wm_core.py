@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from experts.demos import Episode
 from methods.common.buffer import SliceBuffer
 from methods.common.config import PlannerConfig, model_preset
-from methods.common.ensemble import EnsembleMLP, frozen_copy, polyak_update
+from methods.common.ensemble import EnsembleMLP, dropout_multiplier, frozen_copy, polyak_update
 from methods.common.layers import SimNorm, conv_encoder, mish
 from methods.common.planner import MPPI
 from methods.common.schedule import discount_heuristic, seed_steps, updates_due
@@ -68,6 +68,47 @@ def test_ensemble_vectorisation_equals_per_head_loop():
     for i, h in enumerate(heads_seq):
         h(x).pow(2).sum().backward()
         assert torch.allclose(g_vec[i], h[0].weight.grad.t(), atol=1e-4)
+
+
+
+def test_ensemble_input_parts_equal_their_concatenation_and_skip_unneeded_input_gradients():
+    torch.manual_seed(0)
+    ens = EnsembleMLP(3, 7, [16], 2)
+    for w in ens.weights:
+        torch.nn.init.normal_(w, std=0.3)
+    z, a = torch.randn(11, 5), torch.randn(11, 2, requires_grad=True)
+    heads = torch.tensor([2, 0])
+    assert torch.allclose(ens((z, a), heads=heads), ens(torch.cat([z, a], -1), heads=heads), atol=1e-6)
+    ens((z, a), detach=True).sum().backward()
+    assert a.grad is not None and z.grad is None
+    with pytest.raises(ValueError, match="in_dim=7"):
+        ens((z, a[:, :1]))
+    # the model's Q takes (latent, action) parts with any leading dims
+    model = WorldModel((4,), 2, model_preset("smoke")).eval()  # no dropout
+    for w in model.qs.weights:
+        torch.nn.init.normal_(w, std=0.3)
+    zz, aa = torch.rand(3, 6, 16), torch.rand(3, 6, 2)
+    q = model.q_all(zz, aa)
+    x = torch.cat([zz, aa], -1).reshape(-1, 18)
+    assert q.shape == (3, 3, 6, 1) and torch.allclose(q.reshape(3, -1, 1), model.qs(x), atol=1e-6)
+    with torch.no_grad():  # forward only: the concatenated input
+        assert torch.allclose(model.q_all(zz, aa), q, atol=1e-6)
+
+def test_dropout_multiplier_is_iid_bernoulli_at_rate_p_over_the_whole_tensor():
+    torch.manual_seed(0)
+    p, x = 0.01, torch.empty(40, 25_000)
+    m = dropout_multiplier(x, p)
+    assert m.shape == x.shape
+    assert m.unique().tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    dropped = (m == 0).float()
+    n = x.numel()
+    assert abs(dropped.mean().item() - p) < 5 * (p * (1 - p) / n) ** 0.5  # 5 binomial standard errors
+    tenth = dropped.view(10, -1).mean(1)  # every tenth of the tensor, the last one included, at rate p
+    assert ((tenth - p).abs() < 5 * (p * (1 - p) / (n / 10)) ** 0.5).all()
+    runs = torch.diff(torch.nonzero(dropped.flatten()).squeeze(1))  # gaps between drops: Geometric(p), mean 1/p
+    assert abs(runs.float().mean().item() * p - 1) < 0.05
+    torch.manual_seed(0)
+    assert torch.equal(dropout_multiplier(x, p), m)  # drawn from torch's generator: seeded runs repeat
 
 
 def test_ensemble_detach_blocks_parameter_gradients_only():

@@ -128,10 +128,15 @@ class WorldModel(nn.Module):
     def q_all(self, z: torch.Tensor, a: torch.Tensor, *, target: bool = False, detach: bool = False,
               heads: torch.Tensor | None = None) -> torch.Tensor:
         """Raw outputs of (a subset of) the heads: (E', ..., out) with out = 1 (scalar) or num_bins (two-hot)."""
-        x = torch.cat([z, a], dim=-1)
-        lead = x.shape[:-1]
+        lead = z.shape[:-1]
+        if a.shape[:-1] != lead:
+            raise ValueError(f"latent {tuple(z.shape)} and action {tuple(a.shape)} leading dims differ")
         net = self.target_qs if target else self.qs
-        out = net(x.reshape(-1, x.shape[-1]), heads=heads, detach=detach)
+        if torch.is_grad_enabled():  # latent and action as separate parts: backward skips unneeded input gradients
+            x = (z.reshape(-1, z.shape[-1]), a.reshape(-1, a.shape[-1]))
+        else:  # forward only (planning, targets): one matmul over the concatenation is faster
+            x = torch.cat([z, a], dim=-1).reshape(-1, z.shape[-1] + a.shape[-1])
+        out = net(x, heads=heads, detach=detach)
         return out.view(out.shape[0], *lead, out.shape[-1])
 
     def q_values(self, z: torch.Tensor, a: torch.Tensor, *, target: bool = False, detach: bool = False,
