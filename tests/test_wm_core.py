@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from experts.demos import Episode
 from methods.common.buffer import SliceBuffer
@@ -81,6 +82,14 @@ def test_ensemble_input_parts_equal_their_concatenation_and_skip_unneeded_input_
     assert torch.allclose(ens((z, a), heads=heads), ens(torch.cat([z, a], -1), heads=heads), atol=1e-6)
     ens((z, a), detach=True).sum().backward()
     assert a.grad is not None and z.grad is None
+
+    def backward_flops(x) -> int:  # matmul FLOPs of forward + backward w.r.t. the action only
+        with FlopCounterMode(display=False) as counter:
+            ens(x, detach=True).sum().backward()
+        return counter.get_total_flops()
+
+    # the part that needs no gradient costs no input-gradient matmul (11 x 16 hidden, 3 heads: 2·11·48·5 FLOPs)
+    assert backward_flops(torch.cat([z, a], -1)) - backward_flops((z, a)) == 2 * 11 * 48 * 5
     with pytest.raises(ValueError, match="in_dim=7"):
         ens((z, a[:, :1]))
     # the model's Q takes (latent, action) parts with any leading dims
