@@ -2,7 +2,7 @@
 
 - `config`: `ModelConfig`, `PlannerConfig` and their `paper` / `cpu` / `smoke` presets
 - `layers`: NormedLinear, SimNorm, `mlp`, pixel encoder with `ShiftAug`
-- `ensemble`: vectorised `EnsembleMLP` (Q ensemble), `frozen_copy`, `polyak_update`
+- `ensemble`: vectorised `EnsembleMLP` (Q ensemble), `dropout_multiplier`, `frozen_copy`, `polyak_update`
 - `world_model`: `WorldModel` (encode / next / pi / Q with target copy), `PolicyOut`
 - `twohot`: symlog, `TwoHot` regression, `RunningScale`
 - `planner`: `MPPI`
