@@ -46,9 +46,10 @@ def test_simnorm_groups_sum_to_one_and_mish_matches_torch():
     assert torch.allclose(mish(x), F.mish(x), atol=1e-5)
 
 
-def test_ensemble_vectorisation_equals_per_head_loop():
+@pytest.mark.parametrize("out_dim", [3, 1])  # 1: the scalar head's dot-product path
+def test_ensemble_vectorisation_equals_per_head_loop(out_dim):
     torch.manual_seed(0)
-    ens = EnsembleMLP(5, 7, [16, 16], 3, dropout=0.0)
+    ens = EnsembleMLP(5, 7, [16, 16], out_dim, dropout=0.0)
     for w in ens.weights:  # non-zero output layer so the check is informative
         torch.nn.init.normal_(w, std=0.3)
     for p in [*ens.biases, *ens.ln_weights, *ens.ln_biases]:
@@ -56,7 +57,7 @@ def test_ensemble_vectorisation_equals_per_head_loop():
     x = torch.randn(11, 7)
     out = ens(x)
     loop = torch.stack([ens.head(i)(x) for i in range(5)])
-    assert out.shape == (5, 11, 3)
+    assert out.shape == (5, 11, out_dim)
     assert torch.allclose(out, loop, atol=1e-5)
     heads = torch.tensor([3, 1])
     assert torch.allclose(ens(x, heads=heads), loop[heads], atol=1e-5)
@@ -64,11 +65,12 @@ def test_ensemble_vectorisation_equals_per_head_loop():
     assert torch.allclose(ens(xs), torch.stack([ens.head(i)(xs[i]) for i in range(5)]), atol=1e-5)
     # gradients of the vectorised loss equal those of the loop
     ens(x).pow(2).sum().backward()
-    g_vec = ens.weights[0].grad.clone()
+    g_first, g_last = ens.weights[0].grad.clone(), ens.weights[-1].grad.clone()
     heads_seq = [ens.head(i) for i in range(5)]
     for i, h in enumerate(heads_seq):
         h(x).pow(2).sum().backward()
-        assert torch.allclose(g_vec[i], h[0].weight.grad.t(), atol=1e-4)
+        assert torch.allclose(g_first[i], h[0].weight.grad.t(), atol=1e-4)
+        assert torch.allclose(g_last[i], h[-1].weight.grad.t(), atol=1e-4)
 
 
 

@@ -74,7 +74,9 @@ class EnsembleMLP(nn.Module):
         else:
             h = torch.baddbmm(sel(self.biases[0]), torch.cat(parts, -1) if len(parts) > 1 else parts[0], w0)
         for i in range(n_layers):
-            if i > 0:
+            if i > 0 and i == n_layers - 1 and self.out_dim == 1:  # scalar head: a fused dot product, not a gemv
+                h = (h * sel(self.weights[i]).transpose(1, 2)).sum(-1, keepdim=True) + sel(self.biases[i])
+            elif i > 0:
                 h = torch.baddbmm(sel(self.biases[i]), h, sel(self.weights[i]))
             if i == n_layers - 1:
                 break
