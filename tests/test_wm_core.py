@@ -250,3 +250,32 @@ def test_mppi_uses_policy_trajectories_and_noise_only_in_training():
     assert torch.allclose(a, best[0])  # the policy trajectories are the elites (Gaussian samples sit near 0)
     noisy = mppi.plan(value, lambda n: best.unsqueeze(1).expand(3, n, 2), eval=False, t0=True)
     assert not torch.allclose(noisy, best[0])
+
+
+@pytest.mark.parametrize("rule", ["mean", "elite"])
+def test_mppi_action_is_the_mean_or_a_drawn_elite(rule: str):
+    """"mean" (the papers: a ~ N(μ*, σ*²), μ* in evaluation) returns the final mean's first step; "elite"
+    (TD-MPC2's code) returns the first step of one sampled candidate sequence."""
+    torch.manual_seed(0)
+    target = torch.tensor([[0.3, -0.5], [0.1, 0.6], [-0.7, 0.2]])
+    seen: list[torch.Tensor] = []
+
+    def value(actions: torch.Tensor) -> torch.Tensor:
+        seen.append(actions.clone())
+        return -(actions - target.unsqueeze(1)).pow(2).sum(dim=(0, 2)).unsqueeze(-1)
+
+    cfg = PlannerConfig(iterations=3, num_samples=64, num_elites=8, num_pi_trajs=0, action_select=rule)
+    mppi = MPPI(cfg, 2, torch.device("cpu"))
+    a = mppi.plan(value, None, eval=True, t0=True)
+    is_candidate = bool((seen[-1][0] == a).all(dim=-1).any())
+    if rule == "mean":
+        assert torch.equal(a, mppi.prev_mean[0].clamp(-1, 1)) and not is_candidate
+    else:
+        assert is_candidate and not torch.equal(a, mppi.prev_mean[0])
+    noisy = mppi.plan(value, None, eval=False, t0=True)
+    assert not torch.equal(noisy, mppi.prev_mean[0])  # exploration noise in training, either rule
+
+
+def test_planner_config_rejects_an_unknown_action_rule():
+    with pytest.raises(ValueError, match="action_select"):
+        PlannerConfig(action_select="median")

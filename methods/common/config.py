@@ -39,6 +39,14 @@ class PlannerConfig:
     min_std: float = 0.05
     max_std: float = 2.0
     temperature: float = 0.5
+    # The executed action. "mean": a ~ N(μ*_0, σ*_0²), μ*_0 itself in evaluation (IQ-MPC Algorithm 1 / §4.3, CDRED
+    # Algorithm 2 line 16). "elite": one elite drawn by its MPPI weight, its first action (+ σ*_0 noise in
+    # training), TD-MPC2's released code, which IQ-MPC's and CDRED's code inherit.
+    action_select: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.action_select not in ("mean", "elite"):
+            raise ValueError(f"PlannerConfig.action_select must be 'mean' or 'elite', got {self.action_select!r}")
 
     def iterations_for(self, action_dim: int) -> int:
         return self.iterations + (self.extra_iterations_large_action if action_dim >= 20 else 0)

@@ -20,7 +20,8 @@ class MPPI:
     """Iterative elite re-weighting of a diagonal Gaussian over H-step action sequences.
 
     Warm start: the mean starts from last step's final mean shifted by one step (zeros at an episode start);
-    the std restarts at `max_std` each step. `eval=True` adds no exploration noise to the chosen action.
+    the std restarts at `max_std` each step. The action is the final mean's first step (`action_select="mean"`,
+    the papers) or a weight-drawn elite's (`"elite"`, TD-MPC2's code); `eval=True` adds no exploration noise.
     """
 
     def __init__(self, cfg: PlannerConfig, action_dim: int, device: torch.device) -> None:
@@ -58,8 +59,11 @@ class MPPI:
             mean = (score.unsqueeze(0) * elite_actions).sum(1)
             var = (score.unsqueeze(0) * (elite_actions - mean.unsqueeze(1)).pow(2)).sum(1)
             std = var.sqrt().clamp(c.min_std, c.max_std)
-        pick = torch.multinomial(score.squeeze(1), 1).squeeze(0)
-        a = elite_actions[0].index_select(0, pick.view(1)).squeeze(0)
+        if c.action_select == "elite":
+            pick = torch.multinomial(score.squeeze(1), 1).squeeze(0)
+            a = elite_actions[0].index_select(0, pick.view(1)).squeeze(0)
+        else:
+            a = mean[0]
         self.prev_mean.copy_(mean)
         if not eval:
             a = a + std[0] * torch.randn(A, device=self.device)
