@@ -1,0 +1,66 @@
+"""bench.eval_variants switches a world-model agent between the planner's mean, a drawn elite and the policy prior,
+and evaluates each on the same Meta-World episodes with the distance to the goal at the last step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import envs
+from bench.eval_variants import episodes, set_variant
+from experts.demos import Demos, Episode
+from methods.cdred import CDRED, cdred_preset
+
+
+def _agent(spec) -> CDRED:
+    rng = np.random.default_rng(0)
+    obs_dim, act_dim = spec.obs_shape[0], spec.action_dim
+    demos = Demos([Episode(rng.normal(size=(11, obs_dim)).astype(np.float32),
+                           rng.uniform(-1, 1, (10, act_dim)).astype(np.float32), np.zeros(10, np.float32))
+                   for _ in range(2)])
+    return CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+
+
+def test_variants_switch_the_action_rule_and_report_the_final_distance():
+    torch.set_num_threads(1)
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    agent = _agent(env.wmil_spec)
+    obs, _ = env.reset(seed=0)
+    env.close()
+
+    set_variant(agent, "prior")
+    with torch.no_grad(), agent.eval_mode():
+        prior_mean = agent.model.pi(agent.model.encode(agent._obs_tensor(obs))).mean[0].numpy()
+    assert not agent.cfg.mpc and np.allclose(agent.act(obs, eval=True, t0=True), prior_mean)
+
+    set_variant(agent, "mean")
+    a = agent.act(obs, eval=True, t0=True)
+    assert agent.cfg.mpc and np.allclose(a, agent.planner.prev_mean[0].clamp(-1, 1).numpy())
+    set_variant(agent, "elite")
+    assert agent.cfg.mpc and agent.planner.cfg.action_select == "elite"
+    with pytest.raises(ValueError, match="variant must be one of"):
+        set_variant(agent, "median")
+
+    manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
+    rows = episodes(agent, manifest, 1)
+    assert set(rows) == {"return", "success", "success_any", "final_dist"}
+    assert rows["success"][0] in (0.0, 1.0) and rows["success_any"][0] >= rows["success"][0]
+    assert np.isfinite(rows["final_dist"][0]) and rows["final_dist"][0] >= 0
+    assert (rows["final_dist"][0] < 0.05) == (rows["success"][0] == 1.0)  # reach-v3's success radius
+
+
+def test_hand_to_goal_from_the_observation_is_reach_success():
+    """The observation's first and last three entries are hand and goal: a scripted expert ends inside 5 cm."""
+    from metaworld.policies import ENV_POLICY_MAP
+
+    env = envs.make("metaworld", "reach-v3", seed=1)
+    policy = ENV_POLICY_MAP["reach-v3"]()
+    obs, _ = env.reset(seed=1)
+    start = np.linalg.norm(obs[:3] - obs[-3:])
+    done = False
+    while not done:
+        obs, _, term, trunc, info = env.step(policy.get_action(obs).astype(np.float32))
+        done = term or trunc
+    env.close()
+    assert start > 0.05 and info["success"] == 1.0 and np.linalg.norm(obs[:3] - obs[-3:]) < 0.05
