@@ -8,7 +8,8 @@ Per update, expert batch B_E and behavioural batch B_π of (H+1)-step slices, z_
   Eq. 17  planning return Σ_{t<H} γ^t R(z_t, a_t) + γ^H Q(z_H, π(z_H))
 Weighted sums over t are divided by H (Algorithm 1's 1/H); loss weights are TD-MPC2's (consistency 20,
 value 0.1) and the released code's predictor weight 0.1. Where the released code differs from the paper, its
-choice is a named switch in `CDREDConfig` (see each field's comment).
+choice is a named switch in `CDREDConfig` (see each field's comment); the planner's executed action (the final mean,
+or TD-MPC2's drawn elite) is `PlannerConfig.action_select`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """IQ-MPC (paper 000): inverse soft-Q learning on a reward-free TD-MPC2-style world model, planning with rewards
 decoded from Q (Algorithm 1). The paper is the specification; where the released code differs, the code's choice
-is a named switch in `IQMPCConfig` (see each field's comment).
+is a named switch in `IQMPCConfig` (see each field's comment); the planner's executed action (the final mean,
+or TD-MPC2's drawn elite) is `PlannerConfig.action_select`.
 
 Losses (per update, expert batch B_E and behavioural batch B_π of (H+1)-step slices, z_t rolled out by d):
   Eq. 11  consistency  Σ_t λ^t ‖z_{t+1} − sg(h(s'_t))‖²
