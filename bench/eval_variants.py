@@ -60,12 +60,13 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--eager", action="store_true", help="no torch.compile: no compile time, actions equal up to float rounding")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print("| cell | agent step | rule | return | success (last step) | success (any step) | final distance |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for run_dir in args.run_dirs:
-        agent, manifest, step = load_cell(run_dir)
+        agent, manifest, step = load_cell(run_dir, method_overrides={"compile": False} if args.eager else None)
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
         for variant in args.variants:

@@ -29,8 +29,10 @@ from runner.seeding import derive
 Episode = tuple[np.ndarray, np.ndarray, np.ndarray]  # obs (T+1, ...), action (T, A), reward (T,)
 
 
-def load_cell(run_dir: Path, device: str = "cpu") -> tuple[methods.Method, dict, int]:
-    """The cell's method with its latest checkpoint loaded; also the manifest and the checkpoint's agent step."""
+def load_cell(run_dir: Path, device: str = "cpu",
+              method_overrides: dict | None = None) -> tuple[methods.Method, dict, int]:
+    """The cell's method with its latest checkpoint loaded; also the manifest and the checkpoint's agent step.
+    `method_overrides` replace config keys that do not change the networks (e.g. `compile`)."""
     if not (run_dir / "manifest.json").exists() or not checkpoint.exists(run_dir):
         found = sorted(str(p.parent) for p in Path(run_dir).glob("**/manifest.json"))[:20]
         raise SystemExit(f"{run_dir} is not a cell directory with a checkpoint"
@@ -43,7 +45,8 @@ def load_cell(run_dir: Path, device: str = "cpu") -> tuple[methods.Method, dict,
     cls = methods.get(manifest["method"])
     demos = load_demos(resolve_demo_source(cfg["demos_source"]), suite, task, cls.demo_kind, cfg["n_demos"],
                        env.wmil_spec)
-    method = cls(build_method_config(cls, cfg["method"]), env.wmil_spec, demos, torch.device(device), seed)
+    method_cfg = {**cfg["method"], **(method_overrides or {})}
+    method = cls(build_method_config(cls, method_cfg), env.wmil_spec, demos, torch.device(device), seed)
     state = checkpoint.load(run_dir)
     method.load_state_dict(state["method"])
     env.close()

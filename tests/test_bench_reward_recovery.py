@@ -27,6 +27,8 @@ def test_reward_recovery_of_a_toy_cell(tmp_path):
     first_tenth = np.concatenate([r[:10] for _, _, r in episodes]).mean()
     assert np.isclose(stats["tenths"][0][1], first_tenth)
     assert "per-step Pearson" in report(stats, "agent episodes")
+    tweaked, _, _ = load_cell(cell.run_dir(tmp_path), method_overrides={"explore_std": 0.05})
+    assert tweaked.cfg.explore_std == 0.05 and method.cfg.explore_std == 0.3
 
 
 def test_a_folder_that_is_not_a_cell_is_refused_with_the_cells_below_it(tmp_path):
