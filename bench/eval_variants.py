@@ -1,8 +1,8 @@
 """How a trained world-model cell acts under each action rule, on the same deterministic episodes: the MPPI
 planner's final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code) and the
 policy prior's mean (`mpc=False`, CDRED's released code). Prints return, success at the last step and at any step,
-and on Meta-World the hand's distance to the goal at the last step (observation: hand xyz first, goal xyz last; on
-reach-v3 success is this distance < 5 cm).
+and on Meta-World the distance from the gripper's tool centre point to the goal at the last step (on reach-v3 success
+is this distance < 5 cm; the observation's hand xyz is the hand body, 4.5 cm above the tool centre point).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -32,6 +32,12 @@ def set_variant(agent: WorldModelAgent, variant: str) -> None:
     agent.planner.cfg = replace(agent.planner.cfg, action_select="mean" if variant == "prior" else variant)
 
 
+def tcp_to_goal(env) -> float:
+    """Meta-World: distance from the tool centre point to the goal, what reach-v3's success reads."""
+    raw = env.unwrapped.raw
+    return float(np.linalg.norm(raw.tcp_center - raw._target_pos))
+
+
 def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.ndarray]:
     """`n` evaluation episodes (eval=True) on env seeds shared by every variant; per-episode figures."""
     cfg, seed = manifest["config"], int(manifest["seed"])
@@ -48,8 +54,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
         rows["return"].append(ret)
         rows["success"].append(float(info.get("success", float("nan"))))
         rows["success_any"].append(succ_any if "success" in info else float("nan"))
-        hand_to_goal = np.linalg.norm(obs[:3] - obs[-3:]) if manifest["suite"] == "metaworld" else np.nan
-        rows["final_dist"].append(float(hand_to_goal))
+        rows["final_dist"].append(tcp_to_goal(env) if manifest["suite"] == "metaworld" else float("nan"))
     env.close()
     return {k: np.asarray(v) for k, v in rows.items()}
 
@@ -60,7 +65,7 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--eager", action="store_true", help="no torch.compile: no compile time, actions equal up to float rounding")
+    ap.add_argument("--eager", action="store_true", help="no torch.compile (actions equal up to float rounding)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print("| cell | agent step | rule | return | success (last step) | success (any step) | final distance |")
