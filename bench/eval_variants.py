@@ -39,8 +39,10 @@ def tcp_to_goal(env) -> float:
 
 
 def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.ndarray]:
-    """`n` evaluation episodes (eval=True) on env seeds shared by every variant; per-episode figures."""
+    """`n` evaluation episodes (eval=True) on env seeds and a torch seed shared by every variant; per-episode
+    figures."""
     cfg, seed = manifest["config"], int(manifest["seed"])
+    torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
     rows: dict[str, list[float]] = {"return": [], "success": [], "success_any": [], "final_dist": []}
@@ -57,6 +59,14 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
         rows["final_dist"].append(tcp_to_goal(env) if manifest["suite"] == "metaworld" else float("nan"))
     env.close()
     return {k: np.asarray(v) for k, v in rows.items()}
+
+
+def row(figures: dict[str, np.ndarray]) -> str:
+    """Return, success at the last / any step and mean final distance as markdown cells."""
+    dist = figures["final_dist"]
+    final_dist = float(np.nanmean(dist)) if np.isfinite(dist).any() else float("nan")
+    return (f"{figures['return'].mean():.1f} | {np.mean(figures['success']):.2f} | "
+            f"{np.mean(figures['success_any']):.2f} | {final_dist:.3f}")
 
 
 def main() -> None:
@@ -76,12 +86,8 @@ def main() -> None:
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
         for variant in args.variants:
             set_variant(agent, variant)
-            torch.manual_seed(derive(int(manifest["seed"]), "variants-torch"))
-            r = episodes(agent, manifest, args.episodes)
-            dist = r["final_dist"]
-            final_dist = float(np.nanmean(dist)) if np.isfinite(dist).any() else float("nan")
-            print(f"| {run_dir.name} | {step} | {variant} | {r['return'].mean():.1f} | {np.mean(r['success']):.2f} | "
-                  f"{np.mean(r['success_any']):.2f} | {final_dist:.3f} |", flush=True)
+            print(f"| {run_dir.name} | {step} | {variant} | {row(episodes(agent, manifest, args.episodes))} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

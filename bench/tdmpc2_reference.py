@@ -12,10 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from bench.eval_variants import episodes, set_variant
+from bench.eval_variants import episodes, row, set_variant
 from experts.tdmpc2 import TDMPC2Policy, TDMPC2TrainConfig, tdmpc2_dir, train
 
 
@@ -47,10 +46,7 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for variant in ("mean", "elite"):
         set_variant(agent, variant)
-        r = episodes(agent, where, args.episodes)
-        dist = float(np.nanmean(r["final_dist"])) if np.isfinite(r["final_dist"]).any() else float("nan")
-        print(f"| {path} | {variant} | {r['return'].mean():.1f} | {np.mean(r['success']):.2f} | "
-              f"{np.mean(r['success_any']):.2f} | {dist:.3f} |", flush=True)
+        print(f"| {path} | {variant} | {row(episodes(agent, where, args.episodes))} |", flush=True)
 
 
 if __name__ == "__main__":
