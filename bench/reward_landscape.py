@@ -1,0 +1,111 @@
+"""The learned reward of a Meta-World reach cell where the gripper holds still at a known distance from the goal.
+
+Drives the tool centre point with a proportional controller to `goal + d·u` (u a seeded random unit vector) for
+`--approach` agent steps, holds it there for `--hold` more, and prints, per distance d: the method's learned reward
+(`Method.reward_estimates`) and the true reward averaged over the hold steps, the distance actually held, and for
+world-model agents how far the held latent h(s) lies from the latent held at the goal itself (mean |Δz| per
+dimension). The learned reward is also given as a difference to the one held at the goal on the same goal
+(goals move the reward more than distance does). A reward that ranks holding at the goal above holding 5–20 cm
+away (success is < 5 cm) shows as a falling column; a flat one cannot tell the agent where to stop.
+
+    .venv/bin/python -m bench.reward_landscape results/metaworld/reach-v3/cdred/<cell_id> [--episodes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import envs
+from bench.reward_recovery import load_cell
+from methods.common.agent import WorldModelAgent
+from runner.seeding import derive
+
+REACH_TASKS = ("reach-v3", "reach-wall-v3")
+DISTANCES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
+
+
+def hold_at(env, offset: np.ndarray, approach: int, hold: int, seed: int, gain: float = 10.0
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One episode: tool centre point driven to goal + offset, then held. Returns the hold steps' observations
+    (hold + 1), actions (hold), true rewards (hold) and the final tool-centre-point-to-goal distance."""
+    obs, _ = env.reset(seed=seed)
+    raw = env.unwrapped.raw
+    target = raw._target_pos + offset
+    observations, actions, rewards = [obs], [], []
+    for t in range(approach + hold):
+        action = np.zeros(env.action_space.shape, np.float32)
+        action[:3] = np.clip(gain * (target - raw.tcp_center), -1.0, 1.0)
+        obs, reward, _, _, _ = env.step(action)
+        if t >= approach:
+            actions.append(action)
+            rewards.append(float(reward))
+            observations.append(obs)
+        elif t == approach - 1:
+            observations = [obs]
+    return (np.asarray(observations), np.asarray(actions), np.asarray(rewards),
+            float(np.linalg.norm(raw.tcp_center - raw._target_pos)))
+
+
+def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
+              distances: tuple[float, ...] = DISTANCES) -> list[dict[str, float]]:
+    """Per distance: learned and true reward over the hold steps, held distance, the learned reward minus the one
+    held at the smallest distance on the same goal (mean and sd over goals), latent distance to that hold."""
+    cfg, seed = manifest["config"], int(manifest["seed"])
+    env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "landscape"), obs=cfg["obs"],
+                    **dict(cfg.get("env_options") or {}))
+    if approach + hold > env.wmil_spec.episode_length:
+        raise SystemExit(f"--approach + --hold must fit in an episode ({env.wmil_spec.episode_length} agent steps)")
+    rng = np.random.default_rng(derive(seed, "landscape-directions"))
+    per_d: dict[float, dict[str, list[float]]] = {d: {"learned": [], "true": [], "held": [], "dz": []}
+                                                  for d in distances}
+    for i in range(episodes):
+        u = rng.normal(size=3)
+        u /= np.linalg.norm(u)
+        ep_seed = derive(seed, "landscape-episode", i)
+        z_goal = None
+        for d in sorted(distances):
+            obs, act, true_r, held = hold_at(env, d * u, approach, hold, ep_seed)
+            rows = per_d[d]
+            rows["learned"].append(float(np.mean(method.reward_estimates(obs, act))))
+            rows["true"].append(float(np.mean(true_r)))
+            rows["held"].append(held)
+            if isinstance(method, WorldModelAgent):
+                with torch.no_grad(), method.eval_mode():
+                    z = method.model.encode(torch.as_tensor(obs[:-1], device=method.device)).mean(0)
+                z_goal = z if z_goal is None else z_goal
+                rows["dz"].append(float((z - z_goal).abs().mean()))
+    env.close()
+    at_goal = np.asarray(per_d[min(distances)]["learned"])
+    return [{"d": d, **{k: float(np.mean(v)) if v else float("nan") for k, v in per_d[d].items()},
+             "vs_goal": float(np.mean(np.asarray(per_d[d]["learned"]) - at_goal)),
+             "vs_goal_sd": float(np.std(np.asarray(per_d[d]["learned"]) - at_goal))} for d in distances]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dirs", type=Path, nargs="+", help="Meta-World reach cell directories with a checkpoint")
+    ap.add_argument("--episodes", type=int, default=10, help="goals (episodes) per distance")
+    ap.add_argument("--approach", type=int, default=60, help="agent steps to reach the held point")
+    ap.add_argument("--hold", type=int, default=20, help="agent steps held (the rewards averaged)")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print("| cell | agent step | d (m) | held distance (m) | learned reward | minus at goal, same goal (± sd) | "
+          "true reward | mean abs latent difference to d = 0 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for run_dir in args.run_dirs:
+        method, manifest, step = load_cell(run_dir, method_overrides={"compile": False})
+        if manifest["suite"] != "metaworld" or manifest["task"] not in REACH_TASKS:
+            raise SystemExit(f"{run_dir}: reward_landscape drives the gripper to points near the goal, which "
+                             f"means something on {', '.join(REACH_TASKS)}; got {manifest['task']}")
+        for r in landscape(method, manifest, args.episodes, args.approach, args.hold):
+            print(f"| {run_dir.name} | {step} | {r['d']:.2f} | {r['held']:.3f} | {r['learned']:+.3f} | "
+                  f"{r['vs_goal']:+.3f} (± {r['vs_goal_sd']:.3f}) | {r['true']:.2f} | {r['dz']:.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
