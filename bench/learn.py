@@ -53,12 +53,16 @@ def scripted_demos(suite: str, task: str, n: int, seed: int) -> Demos:
     return Demos(episodes, card={"source": "metaworld scripted policy", "n": n})
 
 
-def load_demos(suite: str, task: str, n: int, seed: int, kind: str) -> Demos:
+def load_demos(suite: str, task: str, n: int, seed: int, kind: str, expert: str | None = None) -> Demos:
+    """`experts.load` (of the `expert` kind's dataset when given), else, with no `expert` given, Meta-World's
+    scripted policy."""
     try:
         import experts
 
-        return experts.load(suite, task, kind=kind, n=n)
+        return experts.load(suite, task, kind=kind, n=n, expert=expert)
     except Exception as err:  # noqa: BLE001 - any missing dataset falls back to the scripted policy
+        if expert is not None:
+            raise
         print(f"experts.load unavailable ({type(err).__name__}: {err}); collecting scripted demos", flush=True)
         return scripted_demos(suite, task, n, seed)
 
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--steps", type=int, default=30_000, help="agent steps per seed")
     ap.add_argument("--n-demos", type=int, default=100)
+    ap.add_argument("--expert", default=None, help="expert kind of the demos (scripted | sac | tdmpc2); default: "
+                    "the suite's")
     ap.add_argument("--eval-every", type=int, default=2_000)
     ap.add_argument("--eval-episodes", type=int, default=10)
     ap.add_argument("--preset", default="cpu", choices=["paper", "cpu", "smoke"])
@@ -141,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None, help="CSV of eval rows")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    demos = load_demos(args.suite, args.task, args.n_demos, args.seeds[0], methods.get(args.method).demo_kind)
+    demos = load_demos(args.suite, args.task, args.n_demos, args.seeds[0], methods.get(args.method).demo_kind,
+                       args.expert)
     print(f"demos: {len(demos)} episodes, mean return {demos.returns().mean():.1f}", flush=True)
     out = args.out or Path(f"results/bench/learn_{args.method}_{args.suite}_{args.task}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)

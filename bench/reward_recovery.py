@@ -44,7 +44,7 @@ def load_cell(run_dir: Path, device: str = "cpu",
     env = envs.make(suite, task, seed=derive(seed, "env"), obs=cfg["obs"], **dict(cfg.get("env_options") or {}))
     cls = methods.get(manifest["method"])
     demos = load_demos(resolve_demo_source(cfg["demos_source"]), suite, task, cls.demo_kind, cfg["n_demos"],
-                       env.wmil_spec)
+                       env.wmil_spec, expert=cfg.get("demos_expert"))
     method_cfg = {**cfg["method"], **(method_overrides or {})}
     method = cls(build_method_config(cls, method_cfg), env.wmil_spec, demos, torch.device(device), seed)
     state = checkpoint.load(run_dir)

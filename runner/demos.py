@@ -27,11 +27,18 @@ def resolve(path: str) -> DemoSource:
     return fn
 
 
-def load(source: DemoSource, suite: str, task: str, kind: str, n: int, spec: object) -> Demos:
-    """Call the source; pass the env's spec when it accepts one (saves building the env again)."""
-    if "spec" in inspect.signature(source).parameters:
-        return source(suite, task, kind=kind, n=n, spec=spec)
-    return source(suite, task, kind=kind, n=n)
+def load(source: DemoSource, suite: str, task: str, kind: str, n: int, spec: object,
+         expert: str | None = None) -> Demos:
+    """Call the source; pass the env's spec when it accepts one (saves building the env again) and `expert` (the
+    expert kind whose demos to load) when it is set, which the source must then accept."""
+    params = inspect.signature(source).parameters
+    extra: dict = {"spec": spec} if "spec" in params else {}
+    if expert is not None:
+        if "expert" not in params:
+            raise ValueError(f"demos_expert={expert!r} is set but the demo source {source.__module__}:"
+                             f"{source.__name__} takes no `expert` argument")
+        extra["expert"] = expert
+    return source(suite, task, kind=kind, n=n, **extra)
 
 
 def describe(demos: Demos) -> tuple[dict, dict]:

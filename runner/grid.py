@@ -10,9 +10,11 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import methods
 from envs.registry import canonical_task, check_obs_mode, suite_info
+from experts.policies import EXPERT_KINDS
 from runner import method_config
 from runner.cell import Cell
 from runner.config import OverrideError
+from runner.demos import DEFAULT_SOURCE
 
 STAGES = ("train", "experts")
 
@@ -91,6 +93,13 @@ def validate(cfg: DictConfig) -> None:
     if bad:
         raise OverrideError(f"env_options {bad} are not options of suite {cfg.suite.name!r}. "
                             f"Valid: {', '.join(valid_opts) or '(none)'}")
+    expert = cfg.get("demos_expert")
+    if expert is not None and (not isinstance(expert, str) or not expert):
+        raise OverrideError(f"demos_expert={expert!r}: an expert kind name (experts: "
+                            f"{', '.join(EXPERT_KINDS)}) or null for the suite's default")
+    if expert is not None and str(cfg.demos_source) == DEFAULT_SOURCE and expert not in EXPERT_KINDS:
+        raise OverrideError(f"demos_expert={expert!r}. Valid with demos_source={DEFAULT_SOURCE}: "
+                            f"{', '.join(EXPERT_KINDS)}")
     if not isinstance(cfg.torch_threads, int) or cfg.torch_threads < 1:
         raise OverrideError(f"torch_threads={cfg.torch_threads!r}: must be a positive integer")
     if str(cfg.device) != "auto":
@@ -136,5 +145,7 @@ def expand(cfg: DictConfig) -> list[Cell]:
                         "n_demos": _n_demos(cfg, task, n_demos), "p_tremble": p if p is not None else 0.0,
                         "eval_p_tremble": ep, "demos_source": str(cfg.demos_source), "method": method_cfgs[name],
                     }
+                    if cfg.get("demos_expert") is not None:  # only when set: cell ids of default grids unchanged
+                        config["demos_expert"] = str(cfg.demos_expert)
                     cells.append(Cell(suite, task, name, seed, config, context))
     return cells

@@ -91,7 +91,7 @@ class CellRun:
         self.budget = Budget.from_config(cfg["budget"], self.spec.action_repeat)
         cls = methods.get(cell.method)
         demos = load_demos(resolve_demo_source(cfg["demos_source"]), cell.suite, cell.task, cls.demo_kind,
-                           cfg["n_demos"], self.spec)
+                           cfg["n_demos"], self.spec, expert=cfg.get("demos_expert"))
         self.device = methods.resolve_device(ctx.get("device", "auto"))
         self.method = cls(build_method_config(cls, cfg["method"]), self.spec, demos, self.device, cell.seed)
         self.regime = cls.regime

@@ -58,6 +58,36 @@ def test_changed_config_is_new_cell_but_run_context_is_not():
     assert base.run_dir("results").as_posix() == f"results/metaworld/reach-v3/toy/{base.cell_id}"
 
 
+def test_demos_expert_joins_the_cell_only_when_set():
+    base = cells()[0]
+    assert "demos_expert" not in base.config  # grids without it keep their cell ids
+    tdmpc2 = cells("demos_expert=tdmpc2")[0]
+    assert tdmpc2.config["demos_expert"] == "tdmpc2" and tdmpc2.cell_id != base.cell_id
+
+
+def test_unknown_demos_expert_lists_the_kinds():
+    with pytest.raises(OverrideError, match="Valid with demos_source=experts:load: scripted, sac, tdmpc2"):
+        cells("demos_source=experts:load", "demos_expert=tdmpc3")
+    cells("demos_expert=anything")  # a custom demo source names its own experts
+
+
+def test_demos_expert_is_passed_to_sources_that_take_it():
+    from runner.demos import load
+
+    seen = {}
+
+    def with_expert(suite, task, kind, n, expert=None):
+        seen["expert"] = expert
+        return "demos"
+
+    assert load(with_expert, "metaworld", "reach-v3", "state-action", 3, None, expert="tdmpc2") == "demos"
+    assert seen["expert"] == "tdmpc2"
+    load(with_expert, "metaworld", "reach-v3", "state-action", 3, None)
+    assert seen["expert"] is None
+    with pytest.raises(ValueError, match="takes no `expert` argument"):
+        load(lambda suite, task, kind, n: None, "metaworld", "reach-v3", "state-action", 3, None, expert="sac")
+
+
 @pytest.mark.parametrize(("override", "expect"), [
     ("sute=dmc", "Did you mean 'suite'?"),
     ("suite=dmcc", "Valid suites: dmc, maniskill2, metaworld, myosuite"),
