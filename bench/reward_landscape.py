@@ -102,7 +102,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print("| cell | agent step | d (m) | held distance (m) | learned reward | minus at goal, same goal (± sd) | "
+    print("| cell | agent step | d (m) | held distance (m) | learned reward | minus at d = 0, same goal (± sd) | "
           "true reward | mean abs latent difference to d = 0 |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for run_dir in args.run_dirs:
