@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 import envs
+from bench.eval_variants import tcp_to_goal
 from bench.reward_recovery import load_cell
 from methods.common.agent import WorldModelAgent
 from runner.seeding import derive
@@ -49,8 +50,7 @@ def hold_at(env, offset: np.ndarray, approach: int, hold: int, seed: int, gain: 
             observations.append(obs)
         elif t == approach - 1:
             observations = [obs]
-    return (np.asarray(observations), np.asarray(actions), np.asarray(rewards),
-            float(np.linalg.norm(raw.tcp_center - raw._target_pos)))
+    return np.asarray(observations), np.asarray(actions), np.asarray(rewards), tcp_to_goal(env)
 
 
 def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
