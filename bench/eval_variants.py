@@ -2,7 +2,10 @@
 planner's final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code) and the
 policy prior's mean (`mpc=False`, CDRED's released code). Prints return, success at the last step and at any step,
 and on Meta-World the distance from the gripper's tool centre point to the goal at the last step (on reach-v3 success
-is this distance < 5 cm; the observation's hand xyz is the hand body, 4.5 cm above the tool centre point).
+is this distance < 5 cm; the observation's hand xyz is the hand body, 4.5 cm above the tool centre point), the
+closest approach, and how far the tool centre point still moves per agent step in the episode's second half: an
+agent that stalls short of the goal shows a final distance near its closest with little motion; one that reaches
+the goal and drifts away shows a small closest approach and more motion. `--per-episode` prints every episode.
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -38,6 +41,19 @@ def tcp_to_goal(env) -> float:
     return float(np.linalg.norm(raw.tcp_center - raw._target_pos))
 
 
+def tcp_position(env) -> np.ndarray:
+    """Meta-World: the tool centre point's xyz."""
+    return np.array(env.unwrapped.raw.tcp_center, dtype=np.float64)
+
+
+def distance_figures(dist: list[float], tcp: list[np.ndarray]) -> tuple[float, float, float]:
+    """Final and closest distance to the goal, and the mean per-step tool-centre-point motion over the second half
+    of an episode, from per-step distances and positions (after each step)."""
+    late = np.asarray(tcp[len(tcp) // 2 :])
+    motion = float(np.linalg.norm(np.diff(late, axis=0), axis=1).mean()) if len(late) > 1 else float("nan")
+    return dist[-1], min(dist), motion
+
+
 def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.ndarray]:
     """`n` evaluation episodes (eval=True) on env seeds and a torch seed shared by every variant; per-episode
     figures."""
@@ -45,28 +61,54 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
     torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
-    rows: dict[str, list[float]] = {"return": [], "success": [], "success_any": [], "final_dist": []}
+    keys = ("return", "success", "success_any", "final_dist", "min_dist", "late_motion")
+    rows: dict[str, list[float]] = {k: [] for k in keys}
+    metaworld = manifest["suite"] == "metaworld"
     for i in range(n):
         obs, _ = env.reset(seed=derive(seed, "variants-episode", i))
         ret, succ_any, done, t0, info = 0.0, 0.0, False, True, {}
+        dist: list[float] = []
+        tcp: list[np.ndarray] = []
         while not done:
             obs, r, term, trunc, info = env.step(agent.act(obs, eval=True, t0=t0))
             ret, t0, done = ret + float(r), False, term or trunc
             succ_any = max(succ_any, float(info.get("success", 0.0)))
+            if metaworld:
+                dist.append(tcp_to_goal(env))
+                tcp.append(tcp_position(env))
         rows["return"].append(ret)
         rows["success"].append(float(info.get("success", float("nan"))))
         rows["success_any"].append(succ_any if "success" in info else float("nan"))
-        rows["final_dist"].append(tcp_to_goal(env) if manifest["suite"] == "metaworld" else float("nan"))
+        final, closest, motion = distance_figures(dist, tcp) if metaworld else (float("nan"),) * 3
+        rows["final_dist"].append(final)
+        rows["min_dist"].append(closest)
+        rows["late_motion"].append(motion)
     env.close()
     return {k: np.asarray(v) for k, v in rows.items()}
 
 
+ROW_HEADER = ("return | success (last step) | success (any step) | final distance (m) | closest (m) "
+              "| late motion (mm/step)")
+ROW_ALIGN = " | ".join(["---:"] * 6)
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.nanmean(x)) if np.isfinite(x).any() else float("nan")
+
+
 def row(figures: dict[str, np.ndarray]) -> str:
-    """Return, success at the last / any step and mean final distance as markdown cells."""
-    dist = figures["final_dist"]
-    final_dist = float(np.nanmean(dist)) if np.isfinite(dist).any() else float("nan")
+    """Return, success at the last / any step, mean final and closest distance (m) and late motion (mm per agent
+    step) as markdown cells."""
     return (f"{figures['return'].mean():.1f} | {np.mean(figures['success']):.2f} | "
-            f"{np.mean(figures['success_any']):.2f} | {final_dist:.3f}")
+            f"{np.mean(figures['success_any']):.2f} | {_mean(figures['final_dist']):.3f} | "
+            f"{_mean(figures['min_dist']):.3f} | {1e3 * _mean(figures['late_motion']):.1f}")
+
+
+def episode_rows(figures: dict[str, np.ndarray]) -> list[str]:
+    """One line per episode: return, last-step success, final / closest distance (cm), late motion (mm/step)."""
+    return [f"  episode {i}: return {figures['return'][i]:.1f} | success {figures['success'][i]:.0f} | final "
+            f"{100 * figures['final_dist'][i]:.1f} cm | closest {100 * figures['min_dist'][i]:.1f} cm | late motion "
+            f"{1e3 * figures['late_motion'][i]:.1f} mm/step" for i in range(len(figures["return"]))]
 
 
 def main() -> None:
@@ -76,18 +118,21 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eager", action="store_true", help="no torch.compile (actions equal up to float rounding)")
+    ap.add_argument("--per-episode", action="store_true", help="also print every episode's figures")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print("| cell | agent step | rule | return | success (last step) | success (any step) | final distance |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    print(f"| cell | agent step | rule | {ROW_HEADER} |")
+    print(f"| --- | ---: | --- | {ROW_ALIGN} |")
     for run_dir in args.run_dirs:
         agent, manifest, step = load_cell(run_dir, method_overrides={"compile": False} if args.eager else None)
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
         for variant in args.variants:
             set_variant(agent, variant)
-            print(f"| {run_dir.name} | {step} | {variant} | {row(episodes(agent, manifest, args.episodes))} |",
-                  flush=True)
+            figures = episodes(agent, manifest, args.episodes)
+            print(f"| {run_dir.name} | {step} | {variant} | {row(figures)} |", flush=True)
+            if args.per_episode:
+                print("\n".join(episode_rows(figures)), flush=True)
 
 
 if __name__ == "__main__":

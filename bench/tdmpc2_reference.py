@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bench.eval_variants import episodes, row, set_variant
+from bench.eval_variants import ROW_ALIGN, ROW_HEADER, episodes, row, set_variant
 from experts.tdmpc2 import TDMPC2Policy, TDMPC2TrainConfig, tdmpc2_dir, train
 
 
@@ -42,8 +42,8 @@ def main() -> None:
         path = tdmpc2_dir(args.suite, args.task, args.root) / "last.pt"
     agent = TDMPC2Policy.load(path).agent
     where = {"config": {"obs": "state"}, "seed": args.seed, "suite": args.suite, "task": agent.spec.task}
-    print("| agent | rule | return | success (last step) | success (any step) | final distance |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print(f"| agent | rule | {ROW_HEADER} |")
+    print(f"| --- | --- | {ROW_ALIGN} |")
     for variant in ("mean", "elite"):
         set_variant(agent, variant)
         print(f"| {path} | {variant} | {row(episodes(agent, where, args.episodes))} |", flush=True)

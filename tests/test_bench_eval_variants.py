@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import envs
-from bench.eval_variants import episodes, set_variant, tcp_to_goal
+from bench.eval_variants import distance_figures, episode_rows, episodes, row, set_variant, tcp_to_goal
 from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
@@ -44,7 +44,9 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
 
     manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
     rows = episodes(agent, manifest, 1)
-    assert set(rows) == {"return", "success", "success_any", "final_dist"}
+    assert set(rows) == {"return", "success", "success_any", "final_dist", "min_dist", "late_motion"}
+    assert rows["min_dist"][0] <= rows["final_dist"][0] and rows["late_motion"][0] >= 0
+    assert row(rows).count("|") == 5 and len(episode_rows(rows)) == 1
     assert rows["success"][0] in (0.0, 1.0) and rows["success_any"][0] >= rows["success"][0]
     assert np.isfinite(rows["final_dist"][0]) and rows["final_dist"][0] >= 0
     assert (rows["final_dist"][0] < 0.05) == (rows["success"][0] == 1.0)  # reach-v3's success radius
@@ -65,3 +67,13 @@ def test_tcp_to_goal_is_what_reach_success_reads():
         seen.add(info["success"])
     env.close()
     assert seen == {0.0, 1.0}
+
+
+def test_distance_figures_tell_a_stall_from_a_drift():
+    """Final and closest distance, and the mean step length of the second half of the episode."""
+    stall = [np.array([0.0, 0.0, z]) for z in (0.3, 0.2, 0.1, 0.08, 0.08, 0.08)]
+    final, closest, motion = distance_figures([float(p[2]) for p in stall], stall)
+    assert (final, closest, motion) == (0.08, 0.08, 0.0)
+    drift = [np.array([0.0, 0.0, z]) for z in (0.3, 0.1, 0.0, 0.03, 0.06, 0.09)]
+    final, closest, motion = distance_figures([float(p[2]) for p in drift], drift)
+    assert (final, closest) == (0.09, 0.0) and motion == pytest.approx(0.03)
