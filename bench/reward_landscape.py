@@ -6,9 +6,10 @@ reward (`Method.reward_estimates`) and the true reward averaged over the hold st
 actually held, the learned reward minus the one held at the smallest d on the same goal (goals move the reward
 more than distance does), and for world-model agents how far the held latent h(s) lies from that hold's (mean |Δz|
 per dimension). A reward that ranks the centre above holding 5–20 cm away shows as a falling column; a flat one
-cannot tell the agent where to stop. `--centre` (default: the goal) matters because Meta-World's scripted reach
-policy steers the hand body, not the tool centre point success reads: its demos hold the tool centre point ~4.5 cm
-below the goal, 0.5 cm inside the 5 cm success radius.
+cannot tell the agent where to stop. For CDRED (`reward_terms`) the difference is also split into Eq. 5's expert
+term and its behavioural term (the novelty bonus on states the agent has rarely visited). `--centre` (default:
+the goal) matters because Meta-World's scripted reach policy steers the hand body, not the tool centre point
+success reads: its demos hold the tool centre point ~4.5 cm below the goal, 0.5 cm inside the 5 cm success radius.
 
     .venv/bin/python -m bench.reward_landscape results/metaworld/reach-v3/cdred/<cell_id> [--episodes 10]
         [--centre 0 0 -0.045]   # around the scripted expert's hold point instead of the goal
@@ -65,8 +66,9 @@ def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
     if approach + hold > env.wmil_spec.episode_length:
         raise SystemExit(f"--approach + --hold must fit in an episode ({env.wmil_spec.episode_length} agent steps)")
     rng = np.random.default_rng(derive(seed, "landscape-directions"))
-    per_d: dict[float, dict[str, list[float]]] = {d: {"learned": [], "true": [], "held": [], "dz": []}
-                                                  for d in distances}
+    split = hasattr(method, "reward_terms")
+    keys = ("learned", "true", "held", "dz", "expert", "behaviour")
+    per_d: dict[float, dict[str, list[float]]] = {d: {k: [] for k in keys} for d in distances}
     for i in range(episodes):
         u = rng.normal(size=3)
         u /= np.linalg.norm(u)
@@ -76,6 +78,9 @@ def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
             obs, act, true_r, held = hold_at(env, np.asarray(centre) + d * u, approach, hold, ep_seed)
             rows = per_d[d]
             rows["learned"].append(float(np.mean(method.reward_estimates(obs, act))))
+            if split:
+                for name, values in method.reward_terms(obs, act).items():
+                    rows[name].append(float(np.mean(values)))
             rows["true"].append(float(np.mean(true_r)))
             rows["held"].append(held)
             if isinstance(method, WorldModelAgent):
@@ -84,10 +89,16 @@ def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
                 z_goal = z if z_goal is None else z_goal
                 rows["dz"].append(float((z - z_goal).abs().mean()))
     env.close()
-    at_goal = np.asarray(per_d[min(distances)]["learned"])
+    base = per_d[min(distances)]
+
+    def vs_goal(d: float, key: str) -> float:  # mean over goals of (value at d − value at the smallest d)
+        return float(np.mean(np.asarray(per_d[d][key]) - np.asarray(base[key]))) if base[key] else float("nan")
+
     return [{"d": d, **{k: float(np.mean(v)) if v else float("nan") for k, v in per_d[d].items()},
-             "vs_goal": float(np.mean(np.asarray(per_d[d]["learned"]) - at_goal)),
-             "vs_goal_sd": float(np.std(np.asarray(per_d[d]["learned"]) - at_goal))} for d in distances]
+             "vs_goal": vs_goal(d, "learned"),
+             "vs_goal_sd": float(np.std(np.asarray(per_d[d]["learned"]) - np.asarray(base["learned"]))),
+             "expert_vs_goal": vs_goal(d, "expert"), "behaviour_vs_goal": vs_goal(d, "behaviour")}
+            for d in distances]
 
 
 def main() -> None:
@@ -103,8 +114,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print("| cell | agent step | d (m) | held distance (m) | learned reward | minus at d = 0, same goal (± sd) | "
-          "true reward | mean abs latent difference to d = 0 |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "of which expert term | of which behavioural term | true reward | mean abs latent difference to d = 0 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for run_dir in args.run_dirs:
         method, manifest, step = load_cell(run_dir, method_overrides={"compile": False})
         if manifest["suite"] != "metaworld" or manifest["task"] not in REACH_TASKS:
@@ -112,7 +123,8 @@ def main() -> None:
                              f"means something on {', '.join(REACH_TASKS)}; got {manifest['task']}")
         for r in landscape(method, manifest, args.episodes, args.approach, args.hold, centre=tuple(args.centre)):
             print(f"| {run_dir.name} | {step} | {r['d']:.2f} | {r['held']:.3f} | {r['learned']:+.3f} | "
-                  f"{r['vs_goal']:+.3f} (± {r['vs_goal_sd']:.3f}) | {r['true']:.2f} | {r['dz']:.4f} |", flush=True)
+                  f"{r['vs_goal']:+.3f} (± {r['vs_goal_sd']:.3f}) | {r['expert_vs_goal']:+.3f} | "
+                  f"{r['behaviour_vs_goal']:+.3f} | {r['true']:.2f} | {r['dz']:.4f} |", flush=True)
 
 
 if __name__ == "__main__":

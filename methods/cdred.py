@@ -220,15 +220,24 @@ class CDRED(WorldModelAgent):
         return {k: v.detach() for k, v in metrics.items()}
 
     # ----- diagnostics ------------------------------------------------------------------------------------------------
+    def _reward_inputs(self, obs: np.ndarray, action: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.as_tensor(np.asarray(obs)[:-1], device=self.device)
+        a = torch.as_tensor(np.asarray(action, dtype=np.float32), device=self.device)
+        return (self.model.encode(x) if self.cfg.reward_input == "latent" else x.float()), a
+
     @torch.no_grad()
     def reward_estimates(self, obs: np.ndarray, action: np.ndarray) -> np.ndarray:
         """The CDRED reward R(h(s_t), a_t) (or R(s_t, a_t) with `reward_input="obs"`) of one episode: (T,)."""
-        x = torch.as_tensor(np.asarray(obs)[:-1], device=self.device)
-        a = torch.as_tensor(np.asarray(action, dtype=np.float32), device=self.device)
         with self.eval_mode():
-            x = self.model.encode(x) if self.cfg.reward_input == "latent" else x.float()
-            r = self.reward.reward(x, a)
+            r = self.reward.reward(*self._reward_inputs(obs, action))
         return r.squeeze(-1).cpu().numpy()
+
+    @torch.no_grad()
+    def reward_terms(self, obs: np.ndarray, action: np.ndarray) -> dict[str, np.ndarray]:
+        """`reward_estimates` split into its expert and behavioural summands (Eq. 5), each (T,)."""
+        with self.eval_mode():
+            r_e, r_b = self.reward.reward_terms(*self._reward_inputs(obs, action))
+        return {"expert": r_e.squeeze(-1).cpu().numpy(), "behaviour": r_b.squeeze(-1).cpu().numpy()}
 
     # ----- exact resume -----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -120,16 +120,29 @@ class CDREDReward(nn.Module):
     def _g(self, x: torch.Tensor) -> torch.Tensor:
         return x.exp() if self.cfg.g == "exp" else x
 
-    def reward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """R(x, a) of Eq. 5, shape (..., 1). Differentiable w.r.t. predictors and inputs (callers detach)."""
-        lead = x.shape[:-1]
+    def _terms(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Eq. 5's two summands, flat (N,): ζ g(−σ b(f_φ)) and −(1 − ζ) g(−σ b(f_ψ)); uncoupled: g(−σ b(f_φ)), None."""
         xa = self._cat(x, a).reshape(-1, x.shape[-1] + a.shape[-1])
         _, mu, b2 = self.moments(xa)
         s = self.cfg.sigma
-        r = self._g(-s * self.bonus(self.expert(xa), mu, b2))
-        if self.behav is not None:
-            r = self.cfg.zeta * r - (1 - self.cfg.zeta) * self._g(-s * self.bonus(self.behav(xa), mu, b2))
-        return r.reshape(*lead, 1)
+        r_e = self._g(-s * self.bonus(self.expert(xa), mu, b2))
+        if self.behav is None:
+            return r_e, None
+        return self.cfg.zeta * r_e, -(1 - self.cfg.zeta) * self._g(-s * self.bonus(self.behav(xa), mu, b2))
+
+    def reward(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """R(x, a) of Eq. 5, shape (..., 1). Differentiable w.r.t. predictors and inputs (callers detach)."""
+        r_e, r_b = self._terms(x, a)
+        r = r_e if r_b is None else r_e + r_b
+        return r.reshape(*x.shape[:-1], 1)
+
+    def reward_terms(self, x: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The expert and behavioural summands of `reward` (each (..., 1), their sum is R); the behavioural one is
+        zero when uncoupled. Diagnostics: which term moves the reward."""
+        r_e, r_b = self._terms(x, a)
+        r_b = torch.zeros_like(r_e) if r_b is None else r_b
+        lead = x.shape[:-1]
+        return r_e.reshape(*lead, 1), r_b.reshape(*lead, 1)
 
     def _pred_loss(self, net: nn.Module, xa: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """Per-element ‖f(x) − c‖² (mean or sum over the p dims); xa (N, d), c (N, p) target outputs."""

@@ -4,6 +4,7 @@ learned reward."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import envs
@@ -39,3 +40,7 @@ def test_landscape_rows_and_zero_difference_at_the_goal():
     assert rows[0]["vs_goal"] == 0.0 and rows[0]["dz"] == 0.0
     assert rows[1]["dz"] > 0 and np.isfinite(rows[1]["learned"])
     assert rows[0]["true"] > rows[1]["true"]  # the true reward falls away from the goal
+    # CDRED's difference splits into its expert and behavioural terms (Eq. 5)
+    assert rows[0]["expert_vs_goal"] == 0.0 and rows[0]["behaviour_vs_goal"] == 0.0
+    assert rows[1]["expert_vs_goal"] + rows[1]["behaviour_vs_goal"] == pytest.approx(rows[1]["vs_goal"], abs=1e-5)
+    assert rows[1]["behaviour_vs_goal"] != 0.0

@@ -135,6 +135,8 @@ def test_reward_estimates_are_the_cdred_reward_of_each_step(reward_input: str) -
         x = m.model.encode(x) if reward_input == "latent" else x
         ref = m.reward.reward(x, torch.as_tensor(ep.action)).squeeze(-1).numpy()
     assert r.shape == (7,) and np.allclose(r, ref, atol=1e-6)
+    terms = m.reward_terms(ep.obs, ep.action)
+    assert set(terms) == {"expert", "behaviour"} and np.allclose(terms["expert"] + terms["behaviour"], r, atol=1e-6)
     assert m.model.training  # the diagnostic leaves the training mode as it was
 
 

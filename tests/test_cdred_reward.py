@@ -136,6 +136,12 @@ def test_reward_matches_per_head_computation(g: str, coupled: bool) -> None:
     assert got.shape == (6, 1)
     torch.testing.assert_close(got.squeeze(-1), want, rtol=1e-5, atol=1e-5)
     assert (m.behav is None) == (not coupled)
+    with torch.no_grad():
+        r_e, r_b = m.reward_terms(x, a)  # Eq. 5's summands: they add up to R exactly
+    assert r_e.shape == r_b.shape == (6, 1) and torch.equal(r_e + r_b, got)
+    torch.testing.assert_close(r_e.squeeze(-1), (0.8 if coupled else 1.0) * gf(-0.7 * b(m.expert(xa))).detach())
+    if not coupled:
+        assert torch.count_nonzero(r_b) == 0
 
 
 def test_loss_against_hand_computed_value() -> None:
