@@ -46,12 +46,14 @@ def tcp_position(env) -> np.ndarray:
     return np.array(env.unwrapped.raw.tcp_center, dtype=np.float64)
 
 
-def distance_figures(dist: list[float], tcp: list[np.ndarray]) -> tuple[float, float, float]:
+def distance_figures(tcp: list[np.ndarray], goal: np.ndarray) -> tuple[float, float, float]:
     """Final and closest distance to the goal, and the mean per-step tool-centre-point motion over the second half
-    of an episode, from per-step distances and positions (after each step)."""
-    late = np.asarray(tcp[len(tcp) // 2 :])
+    of an episode, from the tool centre point's positions after each step."""
+    positions = np.asarray(tcp)
+    dist = np.linalg.norm(positions - goal, axis=1)
+    late = positions[len(positions) // 2 :]
     motion = float(np.linalg.norm(np.diff(late, axis=0), axis=1).mean()) if len(late) > 1 else float("nan")
-    return dist[-1], min(dist), motion
+    return float(dist[-1]), float(dist.min()), motion
 
 
 def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.ndarray]:
@@ -67,19 +69,18 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
     for i in range(n):
         obs, _ = env.reset(seed=derive(seed, "variants-episode", i))
         ret, succ_any, done, t0, info = 0.0, 0.0, False, True, {}
-        dist: list[float] = []
         tcp: list[np.ndarray] = []
         while not done:
             obs, r, term, trunc, info = env.step(agent.act(obs, eval=True, t0=t0))
             ret, t0, done = ret + float(r), False, term or trunc
             succ_any = max(succ_any, float(info.get("success", 0.0)))
             if metaworld:
-                dist.append(tcp_to_goal(env))
                 tcp.append(tcp_position(env))
         rows["return"].append(ret)
         rows["success"].append(float(info.get("success", float("nan"))))
         rows["success_any"].append(succ_any if "success" in info else float("nan"))
-        final, closest, motion = distance_figures(dist, tcp) if metaworld else (float("nan"),) * 3
+        goal = np.asarray(env.unwrapped.raw._target_pos) if metaworld else None
+        final, closest, motion = distance_figures(tcp, goal) if metaworld else (float("nan"),) * 3
         rows["final_dist"].append(final)
         rows["min_dist"].append(closest)
         rows["late_motion"].append(motion)
