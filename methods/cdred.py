@@ -52,6 +52,7 @@ class CDREDConfig(AgentConfig):
     embed_dim: int | None = None  # p; None: 64 (paper), or 256 with reward_sizes="released"
     reward_sizes: str = "paper"  # "paper": 2 × mlp_dim hidden for targets and predictors (App. A.1);
     #                              "released": targets 512→512→256, predictors 1024→1024→1024→256
+    reward_width: int | None = None  # hidden width of targets and predictors ("paper" sizes); None: mlp_dim
     zeta: float = 0.8  # ζ
     rnd_alpha: float = 0.9  # α of Eq. 6
     sigma: float = 1.0  # σ
@@ -74,9 +75,13 @@ class CDREDConfig(AgentConfig):
         for key, valid in checks.items():
             if getattr(self, key) not in valid:
                 raise ValueError(f"CDREDConfig.{key} must be one of {valid}, got {getattr(self, key)!r}")
+        if self.reward_width is not None and (self.reward_sizes != "paper" or self.reward_width < 1):
+            raise ValueError(f"CDREDConfig.reward_width (a positive width) applies to reward_sizes='paper' only, "
+                             f"got reward_width={self.reward_width!r} with reward_sizes={self.reward_sizes!r}")
 
     def reward_config(self) -> CDREDRewardConfig:
-        """The reward model's config: paper sizes follow the model width (512 at paper size)."""
+        """The reward model's config: paper sizes follow the model width (512 at paper size) unless
+        `reward_width` sets it (e.g. a paper-width reward model on the `cpu` world model)."""
         common = dict(num_targets=self.num_targets, zeta=self.zeta, alpha=self.rnd_alpha, sigma=self.sigma,
                       g=self.g, coupled=self.coupled, target_index=self.target_index,
                       loss_reduction=self.pred_loss_reduction, eps_clip=self.eps_clip)
@@ -84,7 +89,8 @@ class CDREDConfig(AgentConfig):
             common["embed_dim"] = self.embed_dim
         if self.reward_sizes == "released":
             return CDREDRewardConfig.released_sizes(**common)
-        hidden = (self.model.mlp_dim, self.model.mlp_dim)
+        width = self.reward_width if self.reward_width is not None else self.model.mlp_dim
+        hidden = (width, width)
         return CDREDRewardConfig(target_hidden=hidden, predictor_hidden=hidden, **common)
 
 

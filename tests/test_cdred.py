@@ -105,6 +105,12 @@ def test_paper_architecture_sizes() -> None:
     assert (rel.embed_dim, rel.target_hidden, rel.predictor_hidden) == (256, (512, 512), (1024, 1024, 1024))
     with pytest.raises(ValueError):
         CDREDConfig(reward_input="pixels")
+    assert cdred_preset("cpu").reward_config().predictor_hidden == (128, 128)  # follows the cpu model's width
+    wide = cdred_preset("cpu", reward_width=512).reward_config()
+    assert wide.target_hidden == wide.predictor_hidden == (512, 512) and wide.embed_dim == 64
+    for bad in ({"reward_width": 0}, {"reward_width": 256, "reward_sizes": "released"}):
+        with pytest.raises(ValueError, match="reward_width"):
+            cdred_preset("cpu", **bad)
 
 
 def test_switches_policy_acting_obs_input_uncoupled() -> None:
