@@ -35,15 +35,19 @@ def set_variant(agent: WorldModelAgent, variant: str) -> None:
     agent.planner.cfg = replace(agent.planner.cfg, action_select="mean" if variant == "prior" else variant)
 
 
-def tcp_to_goal(env) -> float:
-    """Meta-World: distance from the tool centre point to the goal, what reach-v3's success reads."""
-    raw = env.unwrapped.raw
-    return float(np.linalg.norm(raw.tcp_center - raw._target_pos))
-
-
 def tcp_position(env) -> np.ndarray:
     """Meta-World: the tool centre point's xyz."""
     return np.array(env.unwrapped.raw.tcp_center, dtype=np.float64)
+
+
+def goal_position(env) -> np.ndarray:
+    """Meta-World: the episode's goal xyz."""
+    return np.array(env.unwrapped.raw._target_pos, dtype=np.float64)
+
+
+def tcp_to_goal(env) -> float:
+    """Meta-World: distance from the tool centre point to the goal, what reach-v3's success reads."""
+    return float(np.linalg.norm(tcp_position(env) - goal_position(env)))
 
 
 def distance_figures(tcp: list[np.ndarray], goal: np.ndarray) -> tuple[float, float, float]:
@@ -79,8 +83,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
         rows["return"].append(ret)
         rows["success"].append(float(info.get("success", float("nan"))))
         rows["success_any"].append(succ_any if "success" in info else float("nan"))
-        goal = np.asarray(env.unwrapped.raw._target_pos) if metaworld else None
-        final, closest, motion = distance_figures(tcp, goal) if metaworld else (float("nan"),) * 3
+        final, closest, motion = distance_figures(tcp, goal_position(env)) if metaworld else (float("nan"),) * 3
         rows["final_dist"].append(final)
         rows["min_dist"].append(closest)
         rows["late_motion"].append(motion)
