@@ -5,7 +5,8 @@ and on Meta-World the distance from the gripper's tool centre point to the goal 
 is this distance < 5 cm; the observation's hand xyz is the hand body, 4.5 cm above the tool centre point), the
 closest approach, and how far the tool centre point still moves per agent step in the episode's second half: an
 agent that stalls short of the goal shows a final distance near its closest with little motion; one that reaches
-the goal and drifts away shows a small closest approach and more motion. `--per-episode` prints every episode.
+the goal and drifts away shows a small closest approach and more motion. `--per-episode` prints every episode;
+`--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g. the `paper` planner on a `cpu`-size cell).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -13,6 +14,7 @@ the goal and drifts away shows a small closest approach and more motion. `--per-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import torch
 import envs
 from bench.reward_recovery import load_cell
 from methods.common.agent import WorldModelAgent
+from methods.common.config import PlannerConfig
 from runner.seeding import derive
 
 VARIANTS = ("mean", "elite", "prior")
@@ -33,6 +36,20 @@ def set_variant(agent: WorldModelAgent, variant: str) -> None:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     agent.cfg = replace(agent.cfg, mpc=variant != "prior")
     agent.planner.cfg = replace(agent.planner.cfg, action_select="mean" if variant == "prior" else variant)
+
+
+def set_planner(agent: WorldModelAgent, overrides: dict[str, str]) -> None:
+    """Evaluate with other MPPI settings (e.g. the `paper` planner on a `cpu`-size cell); networks untouched."""
+    fields = {f.name for f in dataclasses.fields(PlannerConfig)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown planner settings {unknown}; valid: {sorted(fields)}")
+    cfg = agent.planner.cfg
+    typed = {k: type(getattr(cfg, k))(v) for k, v in overrides.items()}
+    if typed.get("horizon", cfg.horizon) != cfg.horizon:
+        raise ValueError("the horizon is part of what the cell learned; it cannot change at evaluation")
+    agent.planner.cfg = replace(cfg, **typed)
+    agent.planner.iterations = agent.planner.cfg.iterations_for(agent.planner.action_dim)
 
 
 def tcp_position(env) -> np.ndarray:
@@ -123,7 +140,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eager", action="store_true", help="no torch.compile (actions equal up to float rounding)")
     ap.add_argument("--per-episode", action="store_true", help="also print every episode's figures")
+    ap.add_argument("--planner", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="MPPI settings for evaluation, e.g. num_samples=512 iterations=6 num_elites=64")
     args = ap.parse_args()
+    planner = dict(kv.split("=", 1) for kv in args.planner)
     torch.set_num_threads(args.threads)
     print(f"| cell | agent step | rule | {ROW_HEADER} |")
     print(f"| --- | ---: | --- | {ROW_ALIGN} |")
@@ -131,6 +151,7 @@ def main() -> None:
         agent, manifest, step = load_cell(run_dir, method_overrides={"compile": False} if args.eager else None)
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
+        set_planner(agent, planner)
         for variant in args.variants:
             set_variant(agent, variant)
             figures = episodes(agent, manifest, args.episodes)

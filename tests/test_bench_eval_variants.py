@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import envs
-from bench.eval_variants import distance_figures, episode_rows, episodes, row, set_variant, tcp_to_goal
+from bench.eval_variants import distance_figures, episode_rows, episodes, row, set_planner, set_variant, tcp_to_goal
 from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
@@ -50,6 +50,21 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     assert rows["success"][0] in (0.0, 1.0) and rows["success_any"][0] >= rows["success"][0]
     assert np.isfinite(rows["final_dist"][0]) and rows["final_dist"][0] >= 0
     assert (rows["final_dist"][0] < 0.05) == (rows["success"][0] == 1.0)  # reach-v3's success radius
+
+
+def test_set_planner_evaluates_with_other_mppi_settings():
+    spec = envs.make("metaworld", "reach-v3", seed=0).wmil_spec
+    agent = _agent(spec)
+    before = agent.planner.cfg
+    set_planner(agent, {"num_samples": "64", "iterations": "3", "num_elites": "8"})
+    cfg = agent.planner.cfg
+    assert (cfg.num_samples, cfg.iterations, cfg.num_elites) == (64, 3, 8) and cfg.horizon == before.horizon
+    assert agent.planner.iterations == cfg.iterations_for(spec.action_dim) == 3  # reach has 4 action dims
+    assert agent.act(np.zeros(spec.obs_shape, np.float32), eval=True, t0=True).shape == (spec.action_dim,)
+    with pytest.raises(ValueError, match="unknown planner settings.*valid"):
+        set_planner(agent, {"samples": "64"})
+    with pytest.raises(ValueError, match="horizon"):
+        set_planner(agent, {"horizon": "5"})
 
 
 def test_tcp_to_goal_is_what_reach_success_reads():
