@@ -84,8 +84,8 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
     torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
-    keys = ("return", "success", "success_any", "final_dist", "min_dist", "late_motion")
-    rows: dict[str, list[float]] = {k: [] for k in keys}
+    keys = ("return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal")
+    rows: dict[str, list] = {k: [] for k in keys}
     metaworld = manifest["suite"] == "metaworld"
     for i in range(n):
         obs, _ = env.reset(seed=derive(seed, "variants-episode", i))
@@ -104,6 +104,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
         rows["final_dist"].append(final)
         rows["min_dist"].append(closest)
         rows["late_motion"].append(motion)
+        rows["goal"].append(goal_position(env) if metaworld else np.full(3, np.nan))
     env.close()
     return {k: np.asarray(v) for k, v in rows.items()}
 
@@ -126,10 +127,12 @@ def row(figures: dict[str, np.ndarray]) -> str:
 
 
 def episode_rows(figures: dict[str, np.ndarray]) -> list[str]:
-    """One line per episode: return, last-step success, final / closest distance (cm), late motion (mm/step)."""
+    """One line per episode: return, last-step success, final / closest distance (cm), late motion (mm/step) and
+    the goal's xyz (m)."""
     return [f"  episode {i}: return {figures['return'][i]:.1f} | success {figures['success'][i]:.0f} | final "
             f"{100 * figures['final_dist'][i]:.1f} cm | closest {100 * figures['min_dist'][i]:.1f} cm | late motion "
-            f"{1e3 * figures['late_motion'][i]:.1f} mm/step" for i in range(len(figures["return"]))]
+            f"{1e3 * figures['late_motion'][i]:.1f} mm/step | goal {np.array2string(figures['goal'][i], precision=3)}"
+            for i in range(len(figures["return"]))]
 
 
 def main() -> None:

@@ -44,7 +44,9 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
 
     manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
     rows = episodes(agent, manifest, 1)
-    assert set(rows) == {"return", "success", "success_any", "final_dist", "min_dist", "late_motion"}
+    assert set(rows) == {"return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal"}
+    goal = rows["goal"][0]  # reach-v3's goal space: x in [-0.1, 0.1], y in [0.8, 0.9], z in [0.05, 0.3]
+    assert np.all(goal >= [-0.1, 0.8, 0.05]) and np.all(goal <= [0.1, 0.9, 0.3]) and "goal [" in episode_rows(rows)[0]
     assert rows["min_dist"][0] <= rows["final_dist"][0] and rows["late_motion"][0] >= 0
     assert row(rows).count("|") == 5 and len(episode_rows(rows)) == 1
     assert rows["success"][0] in (0.0, 1.0) and rows["success_any"][0] >= rows["success"][0]
