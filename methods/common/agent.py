@@ -72,6 +72,12 @@ class AgentConfig:
         return asdict(self)
 
 
+def adam(params: Any, device: torch.device, **kwargs: Any) -> torch.optim.Adam:
+    """Adam, single-kernel ("fused") where torch has that for the device (CPU, CUDA): the same update rule, and at
+    `paper` size on CPU a ~5x faster step than the default multi-tensor one (bench/results, 2026-12-04)."""
+    return torch.optim.Adam(params, fused=True if device.type in ("cpu", "cuda") else None, **kwargs)
+
+
 class WorldModelAgent(Method):
     """Base for TD-MPC2-style agents: one `WorldModel`, Adam for the model (encoder lr scaled) and the policy."""
 
@@ -89,10 +95,10 @@ class WorldModelAgent(Method):
         enc = list(self.model.encoder.parameters())
         enc_ids = {id(p) for p in enc}
         rest = [p for p in self.model.model_parameters() if id(p) not in enc_ids]
-        self.optim = torch.optim.Adam(
-            [{"params": enc, "lr": cfg.lr * cfg.enc_lr_scale}, {"params": rest, "lr": cfg.lr}], lr=cfg.lr
+        self.optim = adam(
+            [{"params": enc, "lr": cfg.lr * cfg.enc_lr_scale}, {"params": rest, "lr": cfg.lr}], device, lr=cfg.lr
         )
-        self.pi_optim = torch.optim.Adam(self.model.pi_net.parameters(), lr=cfg.lr, eps=cfg.pi_adam_eps)
+        self.pi_optim = adam(self.model.pi_net.parameters(), device, lr=cfg.lr, eps=cfg.pi_adam_eps)
         self.planner = MPPI(cfg.planner, spec.action_dim, device)
         self.buffer = self._new_buffer(seed)
         self.num_updates = 0
