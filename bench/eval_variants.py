@@ -38,14 +38,28 @@ def set_variant(agent: WorldModelAgent, variant: str) -> None:
     agent.planner.cfg = replace(agent.planner.cfg, action_select="mean" if variant == "prior" else variant)
 
 
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """["key=value", ...] -> {key: value}."""
+    bad = [kv for kv in pairs if "=" not in kv]
+    if bad:
+        raise ValueError(f"planner settings must be KEY=VALUE, got {bad}")
+    return dict(kv.split("=", 1) for kv in pairs)
+
+
 def set_planner(agent: WorldModelAgent, overrides: dict[str, str]) -> None:
     """Evaluate with other MPPI settings (e.g. the `paper` planner on a `cpu`-size cell); networks untouched."""
     fields = {f.name for f in dataclasses.fields(PlannerConfig)}
-    unknown = sorted(set(overrides) - set(fields))
+    unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"unknown planner settings {unknown}; valid: {sorted(fields)}")
     cfg = agent.planner.cfg
-    typed = {k: type(getattr(cfg, k))(v) for k, v in overrides.items()}
+    typed = {}
+    for key, value in overrides.items():
+        kind = type(getattr(cfg, key))
+        try:
+            typed[key] = kind(value)
+        except ValueError:
+            raise ValueError(f"planner setting {key} must be {kind.__name__}, got {value!r}") from None
     if typed.get("horizon", cfg.horizon) != cfg.horizon:
         raise ValueError("the horizon is part of what the cell learned; it cannot change at evaluation")
     agent.planner.cfg = replace(cfg, **typed)
@@ -146,7 +160,10 @@ def main() -> None:
     ap.add_argument("--planner", nargs="+", default=[], metavar="KEY=VALUE",
                     help="MPPI settings for evaluation, e.g. num_samples=512 iterations=6 num_elites=64")
     args = ap.parse_args()
-    planner = dict(kv.split("=", 1) for kv in args.planner)
+    try:
+        planner = parse_settings(args.planner)
+    except ValueError as err:
+        ap.error(str(err))
     torch.set_num_threads(args.threads)
     print(f"| cell | agent step | rule | {ROW_HEADER} |")
     print(f"| --- | ---: | --- | {ROW_ALIGN} |")

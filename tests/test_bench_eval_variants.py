@@ -8,7 +8,16 @@ import pytest
 import torch
 
 import envs
-from bench.eval_variants import distance_figures, episode_rows, episodes, row, set_planner, set_variant, tcp_to_goal
+from bench.eval_variants import (
+    distance_figures,
+    episode_rows,
+    episodes,
+    parse_settings,
+    row,
+    set_planner,
+    set_variant,
+    tcp_to_goal,
+)
 from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
@@ -67,6 +76,11 @@ def test_set_planner_evaluates_with_other_mppi_settings():
         set_planner(agent, {"samples": "64"})
     with pytest.raises(ValueError, match="horizon"):
         set_planner(agent, {"horizon": "5"})
+    with pytest.raises(ValueError, match="num_samples must be int"):
+        set_planner(agent, {"num_samples": "many"})
+    assert parse_settings(["num_samples=512", "temperature=0.5"]) == {"num_samples": "512", "temperature": "0.5"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_settings(["num_samples"])
 
 
 def test_tcp_to_goal_is_what_reach_success_reads():
