@@ -63,7 +63,6 @@ def set_planner(agent: WorldModelAgent, overrides: dict[str, str]) -> None:
     if typed.get("horizon", cfg.horizon) != cfg.horizon:
         raise ValueError("the horizon is part of what the cell learned; it cannot change at evaluation")
     agent.planner.cfg = replace(cfg, **typed)
-    agent.planner.iterations = agent.planner.cfg.iterations_for(agent.planner.action_dim)
 
 
 def tcp_position(env) -> np.ndarray:

@@ -64,7 +64,9 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
 
 
 def test_set_planner_evaluates_with_other_mppi_settings():
-    spec = envs.make("metaworld", "reach-v3", seed=0).wmil_spec
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    spec = env.wmil_spec
+    env.close()
     agent = _agent(spec)
     before = agent.planner.cfg
     set_planner(agent, {"num_samples": "64", "iterations": "3", "num_elites": "8"})

@@ -26,8 +26,12 @@ class MPPI:
 
     def __init__(self, cfg: PlannerConfig, action_dim: int, device: torch.device) -> None:
         self.cfg, self.action_dim, self.device = cfg, action_dim, device
-        self.iterations = cfg.iterations_for(action_dim)
         self.prev_mean = torch.zeros(cfg.horizon, action_dim, device=device)
+
+    @property
+    def iterations(self) -> int:
+        """MPPI iterations for this action dimension (follows `cfg`, which evaluation tools may replace)."""
+        return self.cfg.iterations_for(self.action_dim)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"prev_mean": self.prev_mean.clone()}
