@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.identity import identity_config
 from runner.io import canonical_json, sha256_bytes
 
 
@@ -28,9 +29,10 @@ class Cell:
 
     @property
     def cell_id(self) -> str:
-        """First 12 hex of sha256 over the canonical JSON of (suite, task, method, seed, config)."""
+        """First 12 hex of sha256 over the canonical JSON of (suite, task, method, seed, config), where config
+        leaves out keys added later at their legacy value (`runner.identity`)."""
         ident = {"suite": self.suite, "task": self.task, "method": self.method, "seed": int(self.seed),
-                 "config": self.config}
+                 "config": identity_config(self.config, self.method)}
         return sha256_bytes(canonical_json(ident).encode())[:12]
 
     def run_dir(self, results_root: str | Path) -> Path:

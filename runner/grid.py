@@ -144,8 +144,7 @@ def expand(cfg: DictConfig) -> list[Cell]:
                         "env_options": OmegaConf.to_container(cfg.env_options, resolve=True),
                         "n_demos": _n_demos(cfg, task, n_demos), "p_tremble": p if p is not None else 0.0,
                         "eval_p_tremble": ep, "demos_source": str(cfg.demos_source), "method": method_cfgs[name],
+                        "demos_expert": None if cfg.get("demos_expert") is None else str(cfg.demos_expert),
                     }
-                    if cfg.get("demos_expert") is not None:  # only when set: cell ids of default grids unchanged
-                        config["demos_expert"] = str(cfg.demos_expert)
                     cells.append(Cell(suite, task, name, seed, config, context))
     return cells
