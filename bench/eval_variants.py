@@ -1,12 +1,14 @@
-"""How a trained world-model cell acts under each action rule, on the same deterministic episodes: the MPPI
-planner's final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code) and the
-policy prior's mean (`mpc=False`, CDRED's released code). Prints return, success at the last step and at any step,
-and on Meta-World the distance from the gripper's tool centre point to the goal at the last step (on reach-v3 success
-is this distance < 5 cm; the observation's hand xyz is the hand body, 4.5 cm above the tool centre point), the
-closest approach, and how far the tool centre point still moves per agent step in the episode's second half: an
-agent that stalls short of the goal shows a final distance near its closest with little motion; one that reaches
-the goal and drifts away shows a small closest approach and more motion. `--per-episode` prints every episode;
-`--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g. the `paper` planner on a `cpu`-size cell).
+"""How a trained world-model cell acts under each action rule, on the same deterministic episodes: the MPPI planner's
+final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code), the policy
+prior's mean (`mpc=False`, CDRED's released code) and the planner as it acts while training (`"train"`: the final
+mean plus σ*_0 exploration noise, the `act(eval=False)` path; not a deterministic evaluation). Prints return,
+success at the last step and at any step, and on Meta-World the distance from the gripper's tool centre point to
+the goal at the last step (on reach-v3 success is this distance < 5 cm; the observation's hand xyz is the hand
+body, 4.5 cm above the tool centre point), the closest approach, and how far the tool centre point still moves per
+agent step in the episode's second half: an agent that stalls short of the goal shows a final distance near its
+closest with little motion; one that reaches the goal and drifts away shows a small closest approach and more
+motion. `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g.
+the `paper` planner on a `cpu`-size cell).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -27,7 +29,7 @@ from methods.common.agent import WorldModelAgent
 from methods.common.config import PlannerConfig
 from runner.seeding import derive
 
-VARIANTS = ("mean", "elite", "prior")
+VARIANTS = ("mean", "elite", "prior", "train")
 
 
 def set_variant(agent: WorldModelAgent, variant: str) -> None:
@@ -35,7 +37,7 @@ def set_variant(agent: WorldModelAgent, variant: str) -> None:
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     agent.cfg = replace(agent.cfg, mpc=variant != "prior")
-    agent.planner.cfg = replace(agent.planner.cfg, action_select="mean" if variant == "prior" else variant)
+    agent.planner.cfg = replace(agent.planner.cfg, action_select="elite" if variant == "elite" else "mean")
 
 
 def parse_settings(pairs: list[str]) -> dict[str, str]:
@@ -90,9 +92,9 @@ def distance_figures(tcp: list[np.ndarray], goal: np.ndarray) -> tuple[float, fl
     return float(dist[-1]), float(dist.min()), motion
 
 
-def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.ndarray]:
-    """`n` evaluation episodes (eval=True) on env seeds and a torch seed shared by every variant; per-episode
-    figures."""
+def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = False) -> dict[str, np.ndarray]:
+    """`n` evaluation episodes (eval=True; `explore`: acting as in training, eval=False) on env seeds and a torch
+    seed shared by every variant; per-episode figures."""
     cfg, seed = manifest["config"], int(manifest["seed"])
     torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
@@ -105,7 +107,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int) -> dict[str, np.nda
         ret, succ_any, done, t0, info = 0.0, 0.0, False, True, {}
         tcp: list[np.ndarray] = []
         while not done:
-            obs, r, term, trunc, info = env.step(agent.act(obs, eval=True, t0=t0))
+            obs, r, term, trunc, info = env.step(agent.act(obs, eval=not explore, t0=t0))
             ret, t0, done = ret + float(r), False, term or trunc
             succ_any = max(succ_any, float(info.get("success", 0.0)))
             if metaworld:
@@ -173,7 +175,7 @@ def main() -> None:
         set_planner(agent, planner)
         for variant in args.variants:
             set_variant(agent, variant)
-            figures = episodes(agent, manifest, args.episodes)
+            figures = episodes(agent, manifest, args.episodes, explore=variant == "train")
             print(f"| {run_dir.name} | {step} | {variant} | {row(figures)} |", flush=True)
             if args.per_episode:
                 print("\n".join(episode_rows(figures)), flush=True)

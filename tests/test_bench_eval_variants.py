@@ -48,6 +48,8 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     assert agent.cfg.mpc and np.allclose(a, agent.planner.prev_mean[0].clamp(-1, 1).numpy())
     set_variant(agent, "elite")
     assert agent.cfg.mpc and agent.planner.cfg.action_select == "elite"
+    set_variant(agent, "train")  # the planner's mean rule, acting with training noise (eval=False)
+    assert agent.cfg.mpc and agent.planner.cfg.action_select == "mean"
     with pytest.raises(ValueError, match="variant must be one of"):
         set_variant(agent, "median")
 
@@ -61,6 +63,13 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     assert rows["success"][0] in (0.0, 1.0) and rows["success_any"][0] >= rows["success"][0]
     assert np.isfinite(rows["final_dist"][0]) and rows["final_dist"][0] >= 0
     assert (rows["final_dist"][0] < 0.05) == (rows["success"][0] == 1.0)  # reach-v3's success radius
+
+    flags: list[bool] = []
+    act = agent.act
+    agent.act = lambda o, *, eval, t0=False: flags.append(eval) or act(o, eval=eval, t0=t0)
+    episodes(agent, manifest, 1, explore=True)
+    episodes(agent, manifest, 1)
+    assert flags == [False] * 100 + [True] * 100  # explore: act as in training, else deterministic evaluation
 
 
 def test_set_planner_evaluates_with_other_mppi_settings():
