@@ -1,7 +1,9 @@
 """How a trained world-model cell acts under each action rule, on the same deterministic episodes: the MPPI planner's
 final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code), the policy
 prior's mean (`mpc=False`, CDRED's released code) and the planner as it acts while training (`"train"`: the final
-mean plus σ*_0 exploration noise, the `act(eval=False)` path; not a deterministic evaluation). Prints return,
+mean plus σ*_0 exploration noise, the `act(eval=False)` path; not a deterministic evaluation) and `"online"`: as
+`"train"`, and also storing each transition and updating the model every step as the training loop does, on a
+freshly loaded copy (how much of a training curve's success comes from adapting within the episode). Prints return,
 success at the last step and at any step, and on Meta-World the distance from the gripper's tool centre point to
 the goal at the last step (on reach-v3 success is this distance < 5 cm; the observation's hand xyz is the hand
 body, 4.5 cm above the tool centre point), the closest approach, and how far the tool centre point still moves per
@@ -25,11 +27,12 @@ import torch
 
 import envs
 from bench.reward_recovery import load_cell
+from methods.base import Transition
 from methods.common.agent import WorldModelAgent
 from methods.common.config import PlannerConfig
 from runner.seeding import derive
 
-VARIANTS = ("mean", "elite", "prior", "train")
+VARIANTS = ("mean", "elite", "prior", "train", "online")
 
 
 def set_variant(agent: WorldModelAgent, variant: str) -> None:
@@ -92,9 +95,11 @@ def distance_figures(tcp: list[np.ndarray], goal: np.ndarray) -> tuple[float, fl
     return float(dist[-1]), float(dist.min()), motion
 
 
-def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = False) -> dict[str, np.ndarray]:
-    """`n` evaluation episodes (eval=True; `explore`: acting as in training, eval=False) on env seeds and a torch
-    seed shared by every variant; per-episode figures."""
+def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = False,
+             learn: bool = False) -> dict[str, np.ndarray]:
+    """`n` evaluation episodes (eval=True; `explore`: acting as in training, eval=False; `learn`: also observe each
+    transition and update after every step, which changes `agent`) on env seeds and a torch seed shared by every
+    variant; per-episode figures."""
     cfg, seed = manifest["config"], int(manifest["seed"])
     torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
@@ -107,7 +112,13 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = 
         ret, succ_any, done, t0, info = 0.0, 0.0, False, True, {}
         tcp: list[np.ndarray] = []
         while not done:
-            obs, r, term, trunc, info = env.step(agent.act(obs, eval=not explore, t0=t0))
+            action = agent.act(obs, eval=not (explore or learn), t0=t0)
+            next_obs, r, term, trunc, info = env.step(action)
+            if learn:
+                agent.observe(Transition(obs, action, float(r), next_obs, bool(term), bool(trunc),
+                                         float(info.get("success", float("nan")))))
+                agent.update(0)
+            obs = next_obs
             ret, t0, done = ret + float(r), False, term or trunc
             succ_any = max(succ_any, float(info.get("success", 0.0)))
             if metaworld:
@@ -169,13 +180,16 @@ def main() -> None:
     print(f"| cell | agent step | rule | {ROW_HEADER} |")
     print(f"| --- | ---: | --- | {ROW_ALIGN} |")
     for run_dir in args.run_dirs:
-        agent, manifest, step = load_cell(run_dir, method_overrides={"compile": False} if args.eager else None)
+        overrides = {"compile": False} if args.eager else None
+        agent, manifest, step = load_cell(run_dir, method_overrides=overrides)
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
-        set_planner(agent, planner)
         for variant in args.variants:
-            set_variant(agent, variant)
-            figures = episodes(agent, manifest, args.episodes, explore=variant == "train")
+            online = variant == "online"  # learning changes the agent: a freshly loaded copy learns
+            acting = load_cell(run_dir, method_overrides=overrides)[0] if online else agent
+            set_planner(acting, planner)
+            set_variant(acting, variant)
+            figures = episodes(acting, manifest, args.episodes, explore=variant == "train", learn=online)
             print(f"| {run_dir.name} | {step} | {variant} | {row(figures)} |", flush=True)
             if args.per_episode:
                 print("\n".join(episode_rows(figures)), flush=True)

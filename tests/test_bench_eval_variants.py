@@ -70,6 +70,15 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     episodes(agent, manifest, 1, explore=True)
     episodes(agent, manifest, 1)
     assert flags == [False] * 100 + [True] * 100  # explore: act as in training, else deterministic evaluation
+    agent.act = act
+
+    set_variant(agent, "online")
+    n_buffer, n_updates = len(agent.buffer), agent.num_updates
+    before = [p.detach().clone() for p in agent.model.parameters()]
+    online = episodes(agent, manifest, 1, learn=True)  # stores every transition and updates as training does
+    assert len(agent.buffer) == n_buffer + 100 and agent.num_updates > n_updates
+    assert any(not torch.equal(b, p) for b, p in zip(before, agent.model.parameters(), strict=True))
+    assert set(online) == set(rows)
 
 
 def test_set_planner_evaluates_with_other_mppi_settings():
