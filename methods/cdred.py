@@ -25,7 +25,6 @@ from envs.spec import EnvSpec
 from experts.demos import Demos
 from methods.cdred_reward import CDREDReward, CDREDRewardConfig
 from methods.common.agent import AgentConfig, WorldModelAgent
-from methods.common.layers import save_mish_derivatives
 from methods.common.twohot import RunningScale
 
 LR_STEP = {"dmc": 2_000_000}  # StepLR step (updates) per suite (App. A.2); every other suite: 500k
@@ -120,7 +119,6 @@ class CDRED(WorldModelAgent):
         self.expert = self._expert_buffer(demos, seed + 1)
         in_dim = cfg.model.latent_dim if cfg.reward_input == "latent" else spec.obs_shape[0]
         self.reward = CDREDReward(in_dim, spec.action_dim, cfg.reward_config()).to(device)
-        save_mish_derivatives(self.reward, self.saves_mish_derivatives)
         self.optim.add_param_group({"params": self.reward.predictor_parameters(), "lr": cfg.lr})
         step = cfg.lr_step if cfg.lr_step is not None else LR_STEP.get(spec.suite, LR_STEP_DEFAULT)
         self.sched = torch.optim.lr_scheduler.StepLR(self.optim, step, cfg.lr_gamma)

@@ -14,7 +14,6 @@ with V(z) = Q(z, a) − β log π(a|z), a ~ π(·|z). Weighted sums over t are d
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -250,8 +249,7 @@ class IQMPC(WorldModelAgent):
         x = torch.cat([zs[:-1], action], dim=-1).detach()  # (H, B, D)
         eps = torch.rand(H, n_e, 1, device=self.device)
         x_hat = eps * x[:, :n_e] + (1 - eps) * x[:, n_e:]
-        q_fn = functools.partial(self.model.qs, twice_differentiable=True)  # double backward: plain Mish
-        pen = gradient_penalty(q_fn, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
+        pen = gradient_penalty(self.model.qs, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
         return (w * pen.view(-1, H, n_e).mean(dim=(0, 2))).sum() / H
 
     def _pi_loss_eager(self, zd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
@@ -14,16 +12,7 @@ from experts.demos import Episode
 from methods.common.buffer import SliceBuffer
 from methods.common.config import PlannerConfig, model_preset
 from methods.common.ensemble import EnsembleMLP, dropout_multiplier, frozen_copy, polyak_update
-from methods.common.layers import (
-    Mish,
-    NormedLinear,
-    SimNorm,
-    conv_encoder,
-    mish,
-    mish_and_derivative,
-    mish_saving_derivative,
-    save_mish_derivatives,
-)
+from methods.common.layers import SimNorm, conv_encoder, mish
 from methods.common.planner import MPPI
 from methods.common.schedule import discount_heuristic, seed_steps, updates_due
 from methods.common.twohot import RunningScale, TwoHot, symexp, symlog
@@ -55,60 +44,6 @@ def test_simnorm_groups_sum_to_one_and_mish_matches_torch():
     assert torch.allclose(y.sum(-1), torch.ones(4, 4), atol=1e-6)
     x = torch.linspace(-30, 30, 1001)
     assert torch.allclose(mish(x), F.mish(x), atol=1e-5)
-
-
-def test_mish_derivative_matches_autograd():
-    x = torch.linspace(-30, 30, 2001, dtype=torch.float64).requires_grad_()
-    (grad,) = torch.autograd.grad(F.mish(x).sum(), x)
-    y, d = mish_and_derivative(x.detach())
-    assert torch.allclose(y, F.mish(x.detach()), atol=1e-9)
-    assert torch.allclose(d, grad, atol=1e-9)
-
-
-def test_mish_saving_derivative_equals_mish_and_refuses_double_backward():
-    torch.manual_seed(0)
-    x = (3 * torch.randn(6, 40)).requires_grad_()
-    gy = torch.randn(6, 40)
-    y_fast = mish_saving_derivative(x)
-    (g_fast,) = torch.autograd.grad(y_fast, x, gy)
-    (g_ref,) = torch.autograd.grad(mish(x), x, gy)
-    assert torch.allclose(y_fast, mish(x), atol=1e-6)
-    assert torch.allclose(g_fast, g_ref, atol=1e-5)
-    with pytest.raises(RuntimeError, match="differentiable once"):
-        torch.autograd.grad(mish_saving_derivative(x), x, gy, create_graph=True)
-
-
-def test_saved_mish_derivatives_leave_values_and_gradients_unchanged():
-    """The switch on a Q ensemble and an MLP: same outputs and parameter gradients; where double backward runs
-    (`twice_differentiable`, the gradient penalty) the ensemble keeps the plain Mish, with the same result."""
-    torch.manual_seed(0)
-    ens = EnsembleMLP(3, 7, [16, 16], 1, dropout=0.0)
-    for w in ens.weights:
-        torch.nn.init.normal_(w, std=0.3)
-    layer = NormedLinear(7, 16)
-    fast_ens, fast_layer = copy.deepcopy(ens), copy.deepcopy(layer)
-    save_mish_derivatives(fast_ens)
-    save_mish_derivatives(fast_layer)
-    assert fast_ens.save_mish_derivative and isinstance(fast_layer.act, Mish) and fast_layer.act.save_mish_derivative
-    x = torch.randn(9, 7)
-    for ref, fast in ((ens, fast_ens), (layer, fast_layer)):
-        out_ref, out_fast = ref(x), fast(x)
-        assert torch.allclose(out_ref, out_fast, atol=1e-6)
-        g_ref = torch.autograd.grad(out_ref.square().sum(), list(ref.parameters()))
-        g_fast = torch.autograd.grad(out_fast.square().sum(), list(fast.parameters()))
-        assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_ref, g_fast, strict=True))
-
-    def penalty(e: EnsembleMLP, **kw) -> torch.Tensor:
-        xe = x.unsqueeze(0).expand(3, *x.shape)
-        grad = torch.func.grad(lambda inp: e(inp, **kw).sum())(xe)
-        return (grad.norm(dim=-1) - 1).pow(2).mean()
-
-    kw = {"allow_unused": True, "materialize_grads": True}  # the output bias does not enter an input gradient
-    g_ref = torch.autograd.grad(penalty(ens), list(ens.parameters()), **kw)
-    g_fast = torch.autograd.grad(penalty(fast_ens, twice_differentiable=True), list(fast_ens.parameters()), **kw)
-    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_ref, g_fast, strict=True))
-    with pytest.raises(RuntimeError):  # without the flag torch.func refuses the custom op: never silently wrong
-        penalty(fast_ens)
 
 
 @pytest.mark.parametrize("out_dim", [3, 1])  # 1: the scalar head's dot-product path

@@ -19,7 +19,6 @@ from experts.demos import Demos
 from methods.base import Method, Transition
 from methods.common.buffer import SliceBuffer
 from methods.common.config import MODEL_PRESETS, PLANNER_PRESETS, ModelConfig, PlannerConfig
-from methods.common.layers import save_mish_derivatives
 from methods.common.planner import MPPI
 from methods.common.rng import rng_state, set_rng_state
 from methods.common.schedule import discount_heuristic, seed_steps
@@ -94,7 +93,6 @@ class WorldModelAgent(Method):
         self.discount = cfg.discount if cfg.discount is not None else discount_heuristic(spec.episode_length)
         self.seed_steps = cfg.seed_steps if cfg.seed_steps is not None else seed_steps(spec.episode_length)
         self.model = WorldModel(spec.obs_shape, spec.action_dim, cfg.model).to(device)
-        save_mish_derivatives(self.model, self.saves_mish_derivatives)
         enc = list(self.model.encoder.parameters())
         enc_ids = {id(p) for p in enc}
         rest = [p for p in self.model.model_parameters() if id(p) not in enc_ids]
@@ -106,12 +104,6 @@ class WorldModelAgent(Method):
         self.buffer = self._new_buffer(seed)
         self.num_updates = 0
         self.rho_weights = cfg.rho ** torch.arange(self.horizon + 1, dtype=torch.float32, device=device)
-
-    @property
-    def saves_mish_derivatives(self) -> bool:
-        """Compiled agents on CPU store Mish's derivative in forward (`layers.mish_saving_derivative`): measured
-        faster there; on CUDA, where recomputing it is cheap, inductor's default is kept (not measured)."""
-        return bool(getattr(self.cfg, "compile", False)) and self.device.type == "cpu"
 
     def _new_buffer(self, seed: int) -> SliceBuffer:
         dtype = np.uint8 if len(self.spec.obs_shape) == 3 else np.float32

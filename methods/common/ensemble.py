@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.common.layers import NormedLinear, mish_maybe_saving
+from methods.common.layers import NormedLinear, mish
 
 
 class EnsembleMLP(nn.Module):
@@ -39,7 +39,6 @@ class EnsembleMLP(nn.Module):
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, o)) for _, o in pairs])
         self.ln_weights = nn.ParameterList([nn.Parameter(torch.ones(E, 1, h)) for h in hidden])
         self.ln_biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, h)) for h in hidden])
-        self.save_mish_derivative = False  # see layers.save_mish_derivatives
         self.reset_parameters()
 
     def reset_parameters(self, zero_last: bool = True) -> None:
@@ -52,10 +51,8 @@ class EnsembleMLP(nn.Module):
             nn.init.zeros_(b)
 
     def forward(self, x: torch.Tensor | Sequence[torch.Tensor], heads: torch.Tensor | None = None,
-                detach: bool = False, twice_differentiable: bool = False) -> torch.Tensor:
-        """`detach=True` uses detached parameters (gradients reach the input only: TD-MPC2's policy-loss Q).
-        `twice_differentiable=True` keeps the plain Mish where `save_mish_derivative` is on (gradient penalty)."""
-        save_derivative = self.save_mish_derivative and not twice_differentiable
+                detach: bool = False) -> torch.Tensor:
+        """`detach=True` uses detached parameters (gradients reach the input only: TD-MPC2's policy-loss Q)."""
 
         def sel(p: torch.Tensor) -> torch.Tensor:
             p = p.detach() if detach else p
@@ -87,7 +84,7 @@ class EnsembleMLP(nn.Module):
             if i == 0 and self.dropout > 0 and self.training:
                 h = h * dropout_multiplier(h, self.dropout)
             h = F.layer_norm(h, h.shape[-1:])
-            h = mish_maybe_saving(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]), save_derivative)
+            h = mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
         return h
 
     def head(self, i: int) -> nn.Sequential:

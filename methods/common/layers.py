@@ -15,77 +15,9 @@ def mish(x: torch.Tensor) -> torch.Tensor:
     return x * n / (n + 2)
 
 
-def mish_and_derivative(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mish and its derivative from one exp and one reciprocal: x·n·r and r·(n + 4x·e(e+1)·r), r = 1/(n+2)."""
-    e = torch.exp(x.clamp(max=20.0))
-    n = e * (e + 2)
-    r = 1 / (n + 2)
-    return x * n * r, r * (n + 4 * x * e * (e + 1) * r)
-
-
-_fused_mish_and_derivative = None
-
-
-@torch.library.custom_op("wmil::mish_saving_derivative", mutates_args=())
-def _mish_saving_derivative(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    global _fused_mish_and_derivative
-    if _fused_mish_and_derivative is None:  # one kernel for both outputs, any shape
-        _fused_mish_and_derivative = torch.compile(mish_and_derivative, dynamic=True)
-    return _fused_mish_and_derivative(x)
-
-
-@_mish_saving_derivative.register_fake
-def _(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.empty_like(x), torch.empty_like(x)
-
-
-def _save_derivative(ctx, inputs, output) -> None:  # noqa: ANN001
-    ctx.save_for_backward(output[1])
-
-
-def _backward(ctx, grad_y: torch.Tensor, _grad_d: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-    if torch.is_grad_enabled():
-        raise RuntimeError("mish_saving_derivative is differentiable once only: use mish() where double backward runs")
-    (d,) = ctx.saved_tensors
-    return grad_y * d
-
-
-_mish_saving_derivative.register_autograd(_backward, setup_context=_save_derivative)
-
-
-def mish_saving_derivative(x: torch.Tensor) -> torch.Tensor:
-    """Mish whose forward also stores its derivative, so backward is one multiply. Under torch.compile, autograd's
-    partitioner recomputes Mish's exp and divisions (three times, one per pass of the fused LayerNorm + Mish backward)
-    rather than save them; an opaque custom op makes it save. Paper-size LayerNorm + Mish on (5, 1536, 512), compiled:
-    15 ms forward + backward vs 31-38 ms (bench/results, 2026-12-04). Differentiable once (double backward raises,
-    and torch.func transforms refuse it): not for the gradient penalty. The custom op runs a compiled kernel, so it is
-    meant for compiled agents."""
-    return _mish_saving_derivative(x)[0]
-
-
-def save_mish_derivatives(module: nn.Module, enabled: bool = True) -> None:
-    """Switch every Mish in `module` (Mish modules, Q ensembles) to `mish_saving_derivative` where gradients flow."""
-    for m in module.modules():
-        if hasattr(m, "save_mish_derivative"):
-            m.save_mish_derivative = enabled
-
-
-def mish_maybe_saving(x: torch.Tensor, save_derivative: bool) -> torch.Tensor:
-    """`mish_saving_derivative` when asked and a gradient will flow through x, else `mish`."""
-    if save_derivative and x.requires_grad and torch.is_grad_enabled():
-        return mish_saving_derivative(x)
-    return mish(x)
-
-
 class Mish(nn.Module):
-    """Mish; `save_mish_derivative` (see `save_mish_derivatives`) selects the saving variant for backward."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.save_mish_derivative = False
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mish_maybe_saving(x, self.save_mish_derivative)
+        return mish(x)
 
 
 class SimNorm(nn.Module):
