@@ -60,6 +60,10 @@ class IQMPCConfig(AgentConfig):
     planner_q_reduce: str = "avg"
     # Q dropout while planning: off (eval mode); the released code leaves it on (its ensemble misses `eval()`).
     planner_q_dropout: bool = False
+    # Entropy term of the planned return. "action": −β log π(a_t|z_t) of the planned action (Algorithm 1, line 11);
+    # with a near-deterministic policy it rewards actions far from the policy's mean, most at the ±1 clamp.
+    # "policy": −β log π(â_t|z_t) of a fresh policy sample â_t (released code), independent of the planned action.
+    planner_entropy: str = "action"
     compile: bool = False  # torch.compile the loss computation and the planner's return estimate
 
     def __post_init__(self) -> None:
@@ -69,6 +73,7 @@ class IQMPCConfig(AgentConfig):
         checks = {
             "grad_penalty": ("auto", "on", "off"), "value_form": ("initial", "td"),
             "target_q_reduce": ("min", "avg"), "pi_q_reduce": ("min", "avg"), "planner_q_reduce": ("avg", "all"),
+            "planner_entropy": ("action", "policy"),
         }
         for key, valid in checks.items():
             if getattr(self, key) not in valid:
@@ -171,7 +176,8 @@ class IQMPC(WorldModelAgent):
 
     # ----- planning (Algorithm 1) -----------------------------------------------------------------------------------
     def _plan_value_eager(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """φ_Γ = Σ_t γ^t [r(z_t, a_t) − β log π(a_t|z_t)] + γ^H V(z_H), r = Q(z_t, a_t) − γ V(z_{t+1})."""
+        """φ_Γ = Σ_t γ^t [r(z_t, a_t) − β log π(a_t|z_t)] + γ^H V(z_H), r = Q(z_t, a_t) − γ V(z_{t+1})
+        (`planner_entropy="policy"`: log π(â_t|z_t) of a policy sample instead of the planned a_t)."""
         m, H, g, beta = self.model, self.horizon, self.discount, self.cfg.beta
         N = actions.shape[1]
         zs = [z.expand(N, -1)]
@@ -179,7 +185,10 @@ class IQMPC(WorldModelAgent):
             zs.append(m.next(zs[-1], actions[t]))
         zs_t = torch.stack(zs)  # (H+1, N, L)
         mu, log_std = m.pi_params(zs_t)
-        logp_a = m.squashed_log_prob(mu[:-1], log_std[:-1], actions)  # log π(a_t | z_t)
+        if self.cfg.planner_entropy == "action":
+            logp_a = m.squashed_log_prob(mu[:-1], log_std[:-1], actions)  # log π(a_t | z_t)
+        else:
+            logp_a = m.sample_squashed(mu[:-1], log_std[:-1]).log_prob  # log π(â_t | z_t), â_t ~ π(·|z_t)
         nxt = m.sample_squashed(mu[1:], log_std[1:])  # â_{t+1} ~ π(·|z_{t+1})
         heads = None if self.cfg.planner_q_reduce == "all" else m.random_heads(2, z.device)
         was_training = m.qs.training

@@ -30,6 +30,8 @@ class Addition:
 
 ADDITIONS: tuple[Addition, ...] = (
     Addition(("demos_expert",), None, added="2026-12-03: demos from another expert kind; null = the suite default"),
+    Addition(("method", "planner_entropy"), "action", methods=("iqmpc",),
+             added="2026-12-04: IQ-MPC planner entropy term; 'action' = Algorithm 1 as before"),
 )
 
 

@@ -110,10 +110,12 @@ def test_paper_preset_matches_appendix_a():
     p = c.planner
     assert (p.iterations, p.num_samples, p.num_elites, p.num_pi_trajs) == (6, 512, 64, 24)
     assert (p.horizon, p.temperature, p.min_std, p.max_std) == (3, 0.5, 0.05, 2.0)
-    assert c.value_form == "initial" and c.grad_penalty == "auto"
+    assert c.value_form == "initial" and c.grad_penalty == "auto" and c.planner_entropy == "action"
     assert methods.get("iqmpc") is IQMPC
     with pytest.raises(ValueError):
         iqmpc_preset("smoke", value_form="bogus")
+    with pytest.raises(ValueError, match="'action', 'policy'"):
+        iqmpc_preset("smoke", planner_entropy="sample")
 
 
 def test_config_round_trips_through_plain_dicts():
@@ -236,6 +238,52 @@ def test_planner_return_follows_algorithm_1():
             z = z_next
         phi = phi + g**H * v_next
     assert torch.allclose(got, phi, atol=1e-5)
+
+
+def test_planner_entropy_policy_form_uses_a_policy_sample_at_each_step():
+    """`planner_entropy="policy"` (released code): −β log π(â_t|z_t) with â_t ~ π(·|z_t) replaces the planned
+    action's log-density; everything else as in Algorithm 1."""
+    agent = _agent(planner_q_reduce="all", planner_entropy="policy")
+    m, H, g, beta = agent.model, agent.horizon, agent.discount, agent.cfg.beta
+    torch.nn.init.normal_(m.qs.weights[-1], std=0.5)
+    m.eval()
+    z0 = m.encode(torch.randn(1, 5))
+    actions = torch.rand(H, 6, 2) * 2 - 1
+    torch.manual_seed(11)
+    with torch.no_grad():
+        got = agent._plan_value_eager(z0, actions)
+        torch.manual_seed(11)
+        eps_now, eps_next = torch.randn(H, 6, 2), torch.randn(H, 6, 2)
+        phi, z = torch.zeros(6, 1), z0.expand(6, -1)
+        for t in range(H):
+            z_next = m.next(z, actions[t])
+            p = m.pi(z_next, eps=eps_next[t])
+            v_next = m.Q(z_next, p.action, "all").mean(0) - beta * p.log_prob
+            r = m.Q(z, actions[t], "all").mean(0) - g * v_next
+            phi = phi + g**t * (r - beta * m.pi(z, eps=eps_now[t]).log_prob)
+            z = z_next
+        phi = phi + g**H * v_next
+    assert torch.allclose(got, phi, atol=1e-5)
+
+
+def test_action_form_entropy_rewards_actions_far_from_a_narrow_policy():
+    """Why the switch exists: with Q ≡ 0 (the zero-initialised head) and a near-deterministic policy (σ = e⁻¹⁰ at
+    mean 0), Algorithm 1's −β log π(a_t|z_t) scores a sequence at the ±1 clamp far above the policy's own mean;
+    the policy-sample form gives both the same small entropy bonus."""
+    values = {}
+    for form in ("action", "policy"):
+        agent = _agent(planner_entropy=form)
+        last = agent.model.pi_net[-1]
+        torch.nn.init.zeros_(last.weight)
+        with torch.no_grad():
+            last.bias.copy_(torch.tensor([0.0, 0.0, -20.0, -20.0]))  # mean 0, log σ at its minimum
+        agent.model.eval()
+        z0 = agent.model.encode(torch.randn(1, 5))
+        seqs = torch.stack([torch.zeros(agent.horizon, 2), torch.full((agent.horizon, 2), 0.999)], dim=1)
+        with torch.no_grad():
+            values[form] = agent._plan_value_eager(z0, seqs).squeeze(-1)
+    assert values["action"][1] - values["action"][0] > 1e3
+    assert abs(float(values["policy"][1] - values["policy"][0])) < 1e-2
 
 
 def test_state_dict_round_trip_reproduces_next_action_and_update_exactly():
