@@ -17,6 +17,7 @@ from experts.loader import dataset_path
 from experts.paths import checkpoint_root
 from experts.policies import (
     DEFAULT_EXPERT,
+    SCRIPTED_KINDS,
     TRAINED,
     NoisyPolicy,
     RandomPolicy,
@@ -121,10 +122,10 @@ def _write_replay(path: Path, env, policy, provenance: dict, kind: str, n: int, 
     """AIME's 'replay' embodiment data: a trained expert's whole training replay; for scripted experts (no
     training) the expert with N(0, REPLAY_NOISE^2) action noise, said so in the card."""
     spec = env.wmil_spec
-    if kind == "scripted":
+    if kind in SCRIPTED_KINDS:
         noisy = NoisyPolicy(policy, spec.action_dim, REPLAY_NOISE)
         return _collect_and_write(path, env, noisy, n, seed, "replay", "keep_all", "replay", provenance, ref, log,
-                                  replay_note=f"scripted expert + N(0, {REPLAY_NOISE}^2) action noise")
+                                  replay_note=f"{kind} expert + N(0, {REPLAY_NOISE}^2) action noise")
     src = expert_dir(spec.suite, spec.task, kind, ckpt_root) / "replay.npz"
     t0 = time.time()
     episodes = load_episodes_npz(src)

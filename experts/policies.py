@@ -1,6 +1,7 @@
 """Expert policies behind one interface (`experts.rollout.Policy`): reset(seed), then obs -> action.
 
-Kinds: `scripted` (Meta-World's shipped policies), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
+Kinds: `scripted` (Meta-World's shipped policies), `scripted_tcp` (reach-v3: the shipped rule aimed at the tool
+centre point that success reads, see `MetaWorldReachTCP`), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
 `tdmpc2` (a TD-MPC2 RL agent trained by `experts.tdmpc2` on the world-model core), and the non-experts
 `random` and `noisy` used for embodiment data. Trained kinds are listed in `TRAINED`: checkpoint file, trainer,
 training config and loader, so the builder and the CLI treat them alike.
@@ -18,7 +19,8 @@ from experts import sac, tdmpc2
 from experts.artifacts import sha256_file
 from experts.paths import checkpoint_root, task_dir
 
-EXPERT_KINDS = ("scripted", "sac", "tdmpc2")
+EXPERT_KINDS = ("scripted", "scripted_tcp", "sac", "tdmpc2")
+SCRIPTED_KINDS = ("scripted", "scripted_tcp")  # no training: no checkpoint, no training replay
 # TD-MPC2 becomes the default for the trained suites once a TD-MPC2 expert has been validated at paper scale
 # (a GPU job); until then SAC, which is shown to work on CPU, stays the default.
 DEFAULT_EXPERT = {"metaworld": "scripted", "dmc": "sac", "maniskill2": "sac", "myosuite": "sac"}
@@ -94,6 +96,34 @@ class MetaWorldScripted:
         return np.clip(self.policy.get_action(np.asarray(obs, np.float64)), -1.0, 1.0).astype(np.float32)
 
 
+class MetaWorldReachTCP:
+    """reach-v3 with Meta-World's scripted rule (hand velocity 5 × its offset from the target, gripper neutral) aimed
+    so the gripper's tool centre point lands on the goal. The shipped `SawyerReachV3Policy` aims the observed hand
+    position (obs[:3], the hand body), which sits `HAND_ABOVE_TCP` above the tool centre point that reach-v3's
+    success reads (distance < 5 cm): its episodes end ~4.5 cm from the goal, 0.5 cm inside the radius, so an imitator
+    that reproduces them to within a centimetre still fails last-step success about half the time."""
+
+    TASKS = ("reach-v3",)
+    # hand body − tool centre point, measured over 500 random-action steps: z 4.496 cm (sd 0.02), x, y < 0.1 cm mean
+    HAND_ABOVE_TCP = np.array([0.0, 0.0, 0.045])
+    GAIN = 5.0  # SawyerReachV3Policy's p
+
+    def __init__(self, task: str) -> None:
+        if task not in self.TASKS:
+            raise ValueError(f"the scripted_tcp expert exists for {', '.join(self.TASKS)} only, not {task!r}; "
+                             f"use 'scripted'")
+
+    def reset(self, seed: int) -> None:
+        pass
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, np.float64)
+        hand, goal = obs[:3], obs[-3:]
+        action = np.zeros(4)
+        action[:3] = self.GAIN * (goal + self.HAND_ABOVE_TCP - hand)
+        return np.clip(action, -1.0, 1.0).astype(np.float32)
+
+
 def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> tuple[object, dict]:
     """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256)."""
     if kind == "scripted":
@@ -103,6 +133,12 @@ def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> t
 
         source = f"metaworld=={metadata.version('metaworld')} metaworld.policies.ENV_POLICY_MAP[{task!r}]"
         return MetaWorldScripted(task), {"expert_kind": "scripted", "expert_checkpoint": None,
+                                         "expert_checkpoint_sha256": None, "expert_source": source}
+    if kind == "scripted_tcp":
+        if suite != "metaworld":
+            raise ValueError(f"scripted experts exist for metaworld only, not {suite!r}; use 'sac' or 'tdmpc2'")
+        source = "experts.policies.MetaWorldReachTCP (Meta-World's reach rule aimed at the tool centre point)"
+        return MetaWorldReachTCP(task), {"expert_kind": "scripted_tcp", "expert_checkpoint": None,
                                          "expert_checkpoint_sha256": None, "expert_source": source}
     if kind not in TRAINED:
         raise ValueError(f"unknown expert kind {kind!r}; valid: {', '.join(EXPERT_KINDS)}")

@@ -60,6 +60,25 @@ def test_scripted_reach_success(reach):
     assert summarize(eps)["success_mean"] >= 0.9
 
 
+@pytest.mark.parametrize("kind,most_cm", [("scripted", 4.8), ("scripted_tcp", 1.5)])
+def test_reach_experts_final_tool_centre_distance(kind, most_cm):
+    """Meta-World's rule aims the hand body and ends ~4.5 cm from the goal (4.4–4.6 measured); `scripted_tcp` aims
+    the tool centre point that success reads and ends within ~1 cm (0.35 cm mean measured)."""
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    policy, provenance = make_expert("metaworld", "reach-v3", kind)
+    assert provenance["expert_kind"] == kind
+    distances = []
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        policy.reset(seed)
+        for _ in range(100):
+            obs, *_ = env.step(policy(obs))
+        raw = env.unwrapped.raw
+        distances.append(100 * np.linalg.norm(np.asarray(raw.tcp_center) - np.asarray(raw._target_pos)))
+    assert max(distances) < most_cm
+    assert kind == "scripted_tcp" or np.mean(distances) > 3.0  # the stock rule's offset is what scripted_tcp removes
+
+
 @pytest.mark.parametrize("suite,task,source", [("metaworld", "reach-v3", "expert"),
                                                ("dmc", "cartpole-swingup", "random")])
 def test_alignment_replays_from_stored_seed(reach, cartpole, root, suite, task, source):
@@ -230,6 +249,8 @@ def test_expert_kind_errors(tmp_path):
         make_expert("dmc", "cartpole-swingup", "ppo", tmp_path)
     with pytest.raises(ValueError, match="metaworld only"):
         make_expert("dmc", "cartpole-swingup", "scripted", tmp_path)
+    with pytest.raises(ValueError, match="reach-v3 only, not 'button-press-topdown-v3'"):
+        make_expert("metaworld", "button-press-topdown-v3", "scripted_tcp", tmp_path)
 
 
 def test_transitions_and_slices_layout():
