@@ -8,6 +8,7 @@ import json
 import pytest
 
 import envs
+from experts.policies import EXPERT_KINDS
 from runner.config import OverrideError, compose_grid
 from runner.grid import expand
 from tests.toy_method import TOY_GRID
@@ -67,7 +68,9 @@ def test_demos_expert_joins_the_cell_id_only_when_set():
 
 
 def test_unknown_demos_expert_lists_the_kinds():
-    with pytest.raises(OverrideError, match="Valid with demos_source=experts:load: scripted, sac, tdmpc2"):
+    valid = "scripted, scripted_tcp, sac, tdmpc2"
+    assert valid == ", ".join(EXPERT_KINDS)
+    with pytest.raises(OverrideError, match=f"Valid with demos_source=experts:load: {valid}"):
         cells("demos_source=experts:load", "demos_expert=tdmpc3")
     cells("demos_expert=anything")  # a custom demo source names its own experts
 
