@@ -24,6 +24,7 @@ from experts.policies import (
     checkpoint_path,
     expert_dir,
     make_expert,
+    parse_kind,
 )
 
 N_RANDOM_REFERENCE = 10
@@ -83,19 +84,20 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
     Returns {dataset name: card}."""
     task = envs.canonical_task(suite, task)
     kind = expert or DEFAULT_EXPERT[suite]
+    base, _ = parse_kind(kind)  # a noisy kind's embodiment data are its plain kind's
     ckpt_root = ckpt_root or checkpoint_root()
     if isinstance(train_cfg, dict):  # from a YAML / JSON config
-        train_cfg = TRAINED[kind].config(**train_cfg)
-    if kind in TRAINED and (force or not checkpoint_path(suite, task, kind, ckpt_root).exists()):
-        log(f"training {kind} expert for {suite}/{task}")
-        TRAINED[kind].train(suite, task, train_cfg, root=ckpt_root)
+        train_cfg = TRAINED[base].config(**train_cfg)
+    if base in TRAINED and (force or not checkpoint_path(suite, task, base, ckpt_root).exists()):
+        log(f"training {base} expert for {suite}/{task}")
+        TRAINED[base].train(suite, task, train_cfg, root=ckpt_root)
     policy, provenance = make_expert(suite, task, kind, ckpt_root)
     env = envs.make(suite, task, seed=seed)
     spec = env.wmil_spec
     todo = {"expert": dataset_path(suite, task, "expert", kind, root)}
     if embodiment:
-        todo["random"] = dataset_path(suite, task, "random", kind, root)
-        todo["replay"] = dataset_path(suite, task, "replay", kind, root)
+        todo["random"] = dataset_path(suite, task, "random", base, root)
+        todo["replay"] = dataset_path(suite, task, "replay", base, root)
     cards = {name: dataset.read(p)[1] for name, p in todo.items() if p.exists() and not force}
     if len(cards) == len(todo):
         log(f"{suite}/{task}: all datasets present")
@@ -111,7 +113,8 @@ def build_task(suite: str, task: str, *, n: int = 100, seed: int = 0, expert: st
         cards["random"] = _collect_and_write(todo["random"], env, RandomPolicy(spec.action_dim), n_random, seed,
                                              "random", "keep_all", "random", random_prov, ref, log)
     if embodiment and "replay" not in cards:
-        cards["replay"] = _write_replay(todo["replay"], env, policy, provenance, kind, n_random, seed, ref,
+        plain, plain_provenance = (policy, provenance) if base == kind else make_expert(suite, task, base, ckpt_root)
+        cards["replay"] = _write_replay(todo["replay"], env, plain, plain_provenance, base, n_random, seed, ref,
                                         ckpt_root, log)
     env.close()
     return cards

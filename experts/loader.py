@@ -10,16 +10,20 @@ from experts import dataset
 from experts.dataset import DatasetError
 from experts.demos import KINDS, Demos, Episode
 from experts.paths import data_root, task_dir
-from experts.policies import DEFAULT_EXPERT
+from experts.policies import DEFAULT_EXPERT, parse_kind
 
 EMBODIMENT_SOURCES = ("random", "replay", "mix")
 
 
 def dataset_path(suite: str, task: str, source: str, expert: str | None = None, root: Path | None = None) -> Path:
-    """`<root>/<suite>/<task>/{expert-<kind>,replay-<kind>,random}.hdf5`."""
-    name = "random" if source == "random" else f"{source}-{expert or DEFAULT_EXPERT[suite]}"
+    """`<root>/<suite>/<task>/{expert-<kind>,replay-<plain kind>,random}.hdf5` (a noisy kind's replay data are its
+    plain kind's: the noise is a property of the demonstrations only)."""
     if source not in ("expert", "random", "replay"):
         raise ValueError(f"unknown dataset source {source!r}; valid: expert, random, replay")
+    kind = expert or DEFAULT_EXPERT[suite]
+    if source == "replay":
+        kind = parse_kind(kind)[0]
+    name = "random" if source == "random" else f"{source}-{kind}"
     return task_dir(root or data_root(), suite, task) / f"{name}.hdf5"
 
 

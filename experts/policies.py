@@ -3,7 +3,9 @@
 Kinds: `scripted` (Meta-World's shipped policies), `scripted_tcp` (reach-v3: the shipped rule aimed at the tool
 centre point that success reads, see `MetaWorldReachTCP`), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
 `tdmpc2` (a TD-MPC2 RL agent trained by `experts.tdmpc2` on the world-model core), and the non-experts
-`random` and `noisy` used for embodiment data. Trained kinds are listed in `TRAINED`: checkpoint file, trainer,
+`random` and `noisy` used for embodiment data. Any kind takes a `-noise<sigma>` suffix (`scripted_tcp-noise0.3`):
+that expert with N(0, sigma^2) noise on every executed action, DART-style demos that also show recoveries from the
+states the noise leads to (see `parse_kind`). Trained kinds are listed in `TRAINED`: checkpoint file, trainer,
 training config and loader, so the builder and the CLI treat them alike.
 """
 
@@ -24,6 +26,32 @@ SCRIPTED_KINDS = ("scripted", "scripted_tcp")  # no training: no checkpoint, no 
 # TD-MPC2 becomes the default for the trained suites once a TD-MPC2 expert has been validated at paper scale
 # (a GPU job); until then SAC, which is shown to work on CPU, stays the default.
 DEFAULT_EXPERT = {"metaworld": "scripted", "dmc": "sac", "maniskill2": "sac", "myosuite": "sac"}
+NOISE_TAG = "-noise"  # kind suffix: the expert with Gaussian noise on its executed actions
+
+
+def parse_kind(kind: str) -> tuple[str, float]:
+    """`'<kind>'` or `'<kind>-noise<sigma>'` -> (kind, sigma), sigma 0.0 for a plain kind. Sigma must be in (0, 1]
+    and written as Python's `f"{sigma:g}"` writes it (`0.3`, not `0.30`), so one noise level is one dataset."""
+    base, tagged, sigma_text = kind.partition(NOISE_TAG)
+    valid = f"{', '.join(EXPERT_KINDS)}, or one of them with '{NOISE_TAG}<sigma>', sigma in (0, 1] (e.g. " \
+            f"scripted_tcp{NOISE_TAG}0.3)"
+    if base not in EXPERT_KINDS:
+        raise ValueError(f"unknown expert kind {kind!r}; valid: {valid}")
+    if not tagged:
+        return base, 0.0
+    try:
+        sigma = float(sigma_text)
+    except ValueError:
+        raise ValueError(f"expert kind {kind!r}: {sigma_text!r} is not a number; valid: {valid}") from None
+    if not 0.0 < sigma <= 1.0 or noisy_kind(base, sigma) != kind:
+        raise ValueError(f"expert kind {kind!r}: write sigma in (0, 1] as {noisy_kind(base, sigma)!r} would; "
+                         f"valid: {valid}")
+    return base, sigma
+
+
+def noisy_kind(kind: str, sigma: float) -> str:
+    """The kind name of `kind` with action noise `sigma` (the plain name when sigma is 0)."""
+    return kind if sigma == 0 else f"{kind}{NOISE_TAG}{sigma:g}"
 
 
 @dataclass(frozen=True)
@@ -126,7 +154,19 @@ class MetaWorldReachTCP:
 
 
 def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> tuple[object, dict]:
-    """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256)."""
+    """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256; for a noisy
+    kind also the plain kind and sigma)."""
+    base, sigma = parse_kind(kind)
+    policy, provenance = _make_plain_expert(suite, task, base, root)
+    if sigma == 0:
+        return policy, provenance
+    import envs
+
+    noisy = NoisyPolicy(policy, envs.spec(suite, task).action_dim, sigma)
+    return noisy, {**provenance, "expert_kind": kind, "expert_base_kind": base, "expert_action_noise": sigma}
+
+
+def _make_plain_expert(suite: str, task: str, kind: str, root: Path | None) -> tuple[object, dict]:
     if kind == "scripted":
         if suite != "metaworld":
             raise ValueError(f"scripted experts exist for metaworld only, not {suite!r}; use 'sac' or 'tdmpc2'")

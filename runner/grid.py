@@ -10,7 +10,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import methods
 from envs.registry import canonical_task, check_obs_mode, suite_info
-from experts.policies import EXPERT_KINDS
+from experts.policies import EXPERT_KINDS, parse_kind
 from runner import method_config
 from runner.cell import Cell
 from runner.config import OverrideError
@@ -97,9 +97,11 @@ def validate(cfg: DictConfig) -> None:
     if expert is not None and (not isinstance(expert, str) or not expert):
         raise OverrideError(f"demos_expert={expert!r}: an expert kind name (experts: "
                             f"{', '.join(EXPERT_KINDS)}) or null for the suite's default")
-    if expert is not None and str(cfg.demos_source) == DEFAULT_SOURCE and expert not in EXPERT_KINDS:
-        raise OverrideError(f"demos_expert={expert!r}. Valid with demos_source={DEFAULT_SOURCE}: "
-                            f"{', '.join(EXPERT_KINDS)}")
+    if expert is not None and str(cfg.demos_source) == DEFAULT_SOURCE:
+        try:
+            parse_kind(expert)
+        except ValueError as err:
+            raise OverrideError(f"demos_expert={expert!r}. With demos_source={DEFAULT_SOURCE}: {err}") from None
     if not isinstance(cfg.torch_threads, int) or cfg.torch_threads < 1:
         raise OverrideError(f"torch_threads={cfg.torch_threads!r}: must be a positive integer")
     if str(cfg.device) != "auto":

@@ -19,7 +19,7 @@ from experts.collect import CollectionError, collect, passes, summarize
 from experts.dataset import DatasetError
 from experts.demos import Episode
 from experts.loader import dataset_path, subsample
-from experts.policies import MetaWorldScripted, RandomPolicy, make_expert
+from experts.policies import MetaWorldScripted, RandomPolicy, make_expert, noisy_kind, parse_kind
 
 N_EXPERT = 10
 
@@ -240,6 +240,52 @@ def test_build_task_is_idempotent(tmp_path):
     assert cards["expert"]["n_episodes"] == 2 and cards["expert"]["random_reference"]["n"] == 1
     assert build_task("metaworld", "reach-v3", **kw) == cards
     assert logs[-1].endswith("all datasets present")
+
+
+def test_noisy_kind_names_parse_and_round_trip():
+    assert parse_kind("scripted_tcp") == ("scripted_tcp", 0.0)
+    assert parse_kind("scripted_tcp-noise0.3") == ("scripted_tcp", 0.3)
+    assert noisy_kind("sac", 0.25) == "sac-noise0.25" and noisy_kind("sac", 0.0) == "sac"
+    for bad, why in [("ppo-noise0.3", "unknown expert kind"), ("sac-noise0.30", "write sigma .* as 'sac-noise0.3'"),
+                     ("sac-noise2", "write sigma"), ("sac-noise0", "write sigma"), ("sac-noiseX", "not a number")]:
+        with pytest.raises(ValueError, match=why):
+            parse_kind(bad)
+
+
+def test_noisy_expert_adds_seeded_gaussian_noise_to_the_plain_experts_action(tmp_path):
+    """`scripted_tcp-noise0.3` acts as `scripted_tcp` plus N(0, 0.3^2) per action dimension (clipped to [-1, 1]),
+    reproducibly per episode seed; its provenance names the plain kind and sigma; its replay data are the plain
+    kind's dataset."""
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    plain, _ = make_expert("metaworld", "reach-v3", "scripted_tcp")
+    noisy, provenance = make_expert("metaworld", "reach-v3", "scripted_tcp-noise0.3")
+    assert provenance["expert_kind"] == "scripted_tcp-noise0.3" and provenance["expert_base_kind"] == "scripted_tcp"
+    assert provenance["expert_action_noise"] == 0.3
+    diffs, first = [], []
+    for repeat in range(2):
+        obs, _ = env.reset(seed=3)
+        noisy.reset(3)
+        for t in range(60):
+            a_noisy = noisy(obs)
+            unclipped = np.abs(plain(obs)) < 0.5  # where clipping cannot hide the noise
+            diffs.extend((a_noisy - plain(obs))[unclipped & (np.abs(a_noisy) < 1)])
+            (first.append(a_noisy) if repeat == 0 else np.testing.assert_array_equal(a_noisy, first[t]))
+            obs, *_ = env.step(a_noisy)
+    assert abs(np.mean(diffs)) < 0.05 and 0.25 < np.std(diffs) < 0.35
+    assert dataset_path("metaworld", "reach-v3", "replay", "scripted_tcp-noise0.3", tmp_path).name == \
+        "replay-scripted_tcp.hdf5"
+    assert dataset_path("metaworld", "reach-v3", "expert", "scripted_tcp-noise0.3", tmp_path).name == \
+        "expert-scripted_tcp-noise0.3.hdf5"
+
+
+def test_noisy_expert_dataset_builds_beside_the_plain_one(tmp_path):
+    kw = dict(n=2, n_reference=1, embodiment=False, root=tmp_path, log=lambda _: None)
+    card = build_task("metaworld", "reach", expert="scripted_tcp-noise0.3", **kw)["expert"]
+    assert card["expert_kind"] == "scripted_tcp-noise0.3" and card["expert_action_noise"] == 0.3
+    noisy = experts.load("metaworld", "reach-v3", n=2, expert="scripted_tcp-noise0.3", root=tmp_path)
+    with pytest.raises(DatasetError, match="expert-scripted_tcp.hdf5"):
+        experts.load("metaworld", "reach-v3", n=2, expert="scripted_tcp", root=tmp_path)
+    assert noisy.card["content_sha256"] == card["content_sha256"]
 
 
 def test_expert_kind_errors(tmp_path):

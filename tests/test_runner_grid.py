@@ -70,9 +70,18 @@ def test_demos_expert_joins_the_cell_id_only_when_set():
 def test_unknown_demos_expert_lists_the_kinds():
     valid = "scripted, scripted_tcp, sac, tdmpc2"
     assert valid == ", ".join(EXPERT_KINDS)
-    with pytest.raises(OverrideError, match=f"Valid with demos_source=experts:load: {valid}"):
+    with pytest.raises(OverrideError, match=f"With demos_source=experts:load: unknown expert kind 'tdmpc3'; "
+                                            f"valid: {valid}, or one of them with '-noise<sigma>'"):
         cells("demos_source=experts:load", "demos_expert=tdmpc3")
     cells("demos_expert=anything")  # a custom demo source names its own experts
+
+
+def test_noisy_demos_expert_is_a_cell_of_its_own_and_its_sigma_is_checked():
+    plain, noisy = cells("demos_expert=scripted_tcp")[0], cells("demos_expert=scripted_tcp-noise0.3")[0]
+    assert noisy.config["demos_expert"] == "scripted_tcp-noise0.3" and noisy.cell_id != plain.cell_id
+    for bad in ("scripted_tcp-noise0.30", "scripted_tcp-noise1.5", "scripted_tcp-noiseX", "scripted_tcp-noise0"):
+        with pytest.raises(OverrideError, match="scripted_tcp-noise0.3\\)"):
+            cells("demos_source=experts:load", f"demos_expert={bad}")
 
 
 def test_demos_expert_is_passed_to_sources_that_take_it():
