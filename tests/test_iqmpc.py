@@ -240,6 +240,33 @@ def test_planner_return_follows_algorithm_1():
     assert torch.allclose(got, phi, atol=1e-5)
 
 
+def test_planned_return_telescopes_to_the_first_q_plus_advantages():
+    """With rewards decoded from Q (Eq. 15) and the terminal value from the same Q, Algorithm 1's return is
+    Q(z_0, a_0) + Σ_{t=1}^{H−1} γ^t [Q(z_t, a_t) − V(z_t)] (entropy terms off here, β = 0): the dynamics reach the
+    planner only through advantages at the rolled-out latents, never through V's slope over states (why a Q that
+    prefers small actions parks the agent; bench/results/README.md, fourteenth session)."""
+    agent = _agent(planner_q_reduce="all", beta=0.0)
+    m, H, g = agent.model, agent.horizon, agent.discount
+    assert H >= 2
+    torch.nn.init.normal_(m.qs.weights[-1], std=0.5)
+    m.eval()
+    z0 = m.encode(torch.randn(1, 5))
+    actions = torch.rand(H, 6, 2) * 2 - 1
+    torch.manual_seed(11)
+    with torch.no_grad():
+        got = agent._plan_value_eager(z0, actions)
+        torch.manual_seed(11)
+        eps = torch.randn(H, 6, 2)  # the planner's samples â_{t+1} ~ π(·|z_{t+1})
+        zs = [z0.expand(6, -1)]
+        for t in range(H):
+            zs.append(m.next(zs[-1], actions[t]))
+        want = m.Q(zs[0], actions[0], "all").mean(0)
+        for t in range(1, H):
+            v = m.Q(zs[t], m.pi(zs[t], eps=eps[t - 1]).action, "all").mean(0)
+            want = want + g**t * (m.Q(zs[t], actions[t], "all").mean(0) - v)
+    assert torch.allclose(got, want, atol=1e-5)
+
+
 def test_planner_entropy_policy_form_uses_a_policy_sample_at_each_step():
     """`planner_entropy="policy"` (released code): −β log π(â_t|z_t) with â_t ~ π(·|z_t) replaces the planned
     action's log-density; everything else as in Algorithm 1."""
