@@ -216,13 +216,18 @@ def test_reward_decoding_is_q_minus_discounted_next_value():
     assert np.array_equal(agent.reward_estimates(ep.obs, ep.action), r)  # the runner's diagnostic hook
 
 
+def _planning_agent(**overrides) -> tuple[IQMPC, torch.Tensor, torch.Tensor]:
+    """A smoke agent (all Q heads in planning, a non-trivial Q head, eval mode), a start latent and 6 random H-step
+    action sequences."""
+    agent = _agent(planner_q_reduce="all", **overrides)
+    torch.nn.init.normal_(agent.model.qs.weights[-1], std=0.5)
+    agent.model.eval()
+    return agent, agent.model.encode(torch.randn(1, 5)), torch.rand(agent.horizon, 6, 2) * 2 - 1
+
+
 def test_planner_return_follows_algorithm_1():
-    agent = _agent(planner_q_reduce="all", entropy_action_dim_scale=True)
+    agent, z0, actions = _planning_agent(entropy_action_dim_scale=True)
     m, H, g, beta, A = agent.model, agent.horizon, agent.discount, agent.cfg.beta, 2
-    torch.nn.init.normal_(m.qs.weights[-1], std=0.5)  # non-trivial Q
-    m.eval()
-    z0 = m.encode(torch.randn(1, 5))
-    actions = torch.rand(H, 6, A) * 2 - 1
     torch.manual_seed(11)
     with torch.no_grad():
         got = agent._plan_value_eager(z0, actions)
@@ -245,13 +250,9 @@ def test_planned_return_telescopes_to_the_first_q_plus_advantages():
     Q(z_0, a_0) + Σ_{t=1}^{H−1} γ^t [Q(z_t, a_t) − V(z_t)] (entropy terms off here, β = 0): the dynamics reach the
     planner only through advantages at the rolled-out latents, never through V's slope over states (why a Q that
     prefers small actions parks the agent; bench/results/README.md, fourteenth session)."""
-    agent = _agent(planner_q_reduce="all", beta=0.0)
+    agent, z0, actions = _planning_agent(beta=0.0)
     m, H, g = agent.model, agent.horizon, agent.discount
     assert H >= 2
-    torch.nn.init.normal_(m.qs.weights[-1], std=0.5)
-    m.eval()
-    z0 = m.encode(torch.randn(1, 5))
-    actions = torch.rand(H, 6, 2) * 2 - 1
     torch.manual_seed(11)
     with torch.no_grad():
         got = agent._plan_value_eager(z0, actions)
@@ -270,12 +271,8 @@ def test_planned_return_telescopes_to_the_first_q_plus_advantages():
 def test_planner_entropy_policy_form_uses_a_policy_sample_at_each_step():
     """`planner_entropy="policy"` (released code): −β log π(â_t|z_t) with â_t ~ π(·|z_t) replaces the planned
     action's log-density; everything else as in Algorithm 1."""
-    agent = _agent(planner_q_reduce="all", planner_entropy="policy")
+    agent, z0, actions = _planning_agent(planner_entropy="policy")
     m, H, g, beta = agent.model, agent.horizon, agent.discount, agent.cfg.beta
-    torch.nn.init.normal_(m.qs.weights[-1], std=0.5)
-    m.eval()
-    z0 = m.encode(torch.randn(1, 5))
-    actions = torch.rand(H, 6, 2) * 2 - 1
     torch.manual_seed(11)
     with torch.no_grad():
         got = agent._plan_value_eager(z0, actions)
