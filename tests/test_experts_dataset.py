@@ -266,10 +266,13 @@ def test_noisy_expert_adds_seeded_gaussian_noise_to_the_plain_experts_action(tmp
         obs, _ = env.reset(seed=3)
         noisy.reset(3)
         for t in range(60):
-            a_noisy = noisy(obs)
-            unclipped = np.abs(plain(obs)) < 0.5  # where clipping cannot hide the noise
-            diffs.extend((a_noisy - plain(obs))[unclipped & (np.abs(a_noisy) < 1)])
-            (first.append(a_noisy) if repeat == 0 else np.testing.assert_array_equal(a_noisy, first[t]))
+            a_noisy, a_plain = noisy(obs), plain(obs)
+            unclipped = (np.abs(a_plain) < 0.5) & (np.abs(a_noisy) < 1)  # where clipping cannot hide the noise
+            diffs.extend((a_noisy - a_plain)[unclipped])
+            if repeat == 0:
+                first.append(a_noisy)
+            else:  # the same episode seed gives the same noise
+                np.testing.assert_array_equal(a_noisy, first[t])
             obs, *_ = env.step(a_noisy)
     assert abs(np.mean(diffs)) < 0.05 and 0.25 < np.std(diffs) < 0.35
     assert dataset_path("metaworld", "reach-v3", "replay", "scripted_tcp-noise0.3", tmp_path).name == \
