@@ -32,7 +32,11 @@ MANIPULATION_SUITES = ("metaworld", "maniskill2", "myosuite")
 
 @dataclass(frozen=True)
 class IQMPCConfig(AgentConfig):
-    """IQ-MPC hyperparameters (App. A.2). `size`: paper | cpu | smoke (see `iqmpc_preset`)."""
+    """IQ-MPC hyperparameters (App. A.2). `size`: paper | cpu | smoke (see `iqmpc_preset`).
+
+    The paper acts by MPPI (`mpc=True`, inherited). `mpc=False` acts with the policy prior instead (CDRED's released
+    code); on reach-v3 it is what lifted last-step success to the issue's bar (bench/results, sessions 15–16).
+    """
 
     MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {"critic": "scalar", "reward_head": False}
     BATCH: ClassVar[dict[str, int]] = {"paper": 256, "cpu": 128, "smoke": 8}
