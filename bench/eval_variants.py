@@ -1,7 +1,8 @@
 """How a trained world-model cell acts under each action rule, on the same deterministic episodes: the MPPI planner's
 final mean (`action_select="mean"`, the papers), a weight-drawn elite (`"elite"`, TD-MPC2's code), the policy
 prior's mean (`mpc=False`, CDRED's released code) and the planner as it acts while training (`"train"`: the final
-mean plus σ*_0 exploration noise, the `act(eval=False)` path; not a deterministic evaluation) and `"online"`: as
+mean plus σ*_0 exploration noise, the `act(eval=False)` path; not a deterministic evaluation), `"prior_train"`: a
+draw from the policy prior, as a `mpc=False` agent acts while training (not deterministic either), and `"online"`: as
 `"train"`, and also storing each transition and updating the model every step as the training loop does, on a
 freshly loaded copy (how much of a training curve's success comes from adapting within the episode). Prints return,
 success at the last step and at any step, and on Meta-World the distance from the gripper's tool centre point to
@@ -32,14 +33,15 @@ from methods.common.agent import WorldModelAgent
 from methods.common.config import PlannerConfig
 from runner.seeding import derive
 
-VARIANTS = ("mean", "elite", "prior", "train", "online")
+VARIANTS = ("mean", "elite", "prior", "train", "prior_train", "online")
+EXPLORING = ("train", "prior_train")  # act as in training, `act(eval=False)` ("online" does too, as it learns)
 
 
 def set_variant(agent: WorldModelAgent, variant: str) -> None:
     """Point the agent's acting at one rule (its networks are untouched)."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    agent.cfg = replace(agent.cfg, mpc=variant != "prior")
+    agent.cfg = replace(agent.cfg, mpc=variant not in ("prior", "prior_train"))
     agent.planner.cfg = replace(agent.planner.cfg, action_select="elite" if variant == "elite" else "mean")
 
 
@@ -189,7 +191,7 @@ def main() -> None:
             acting = load_cell(run_dir, method_overrides=overrides)[0] if online else agent
             set_planner(acting, planner)
             set_variant(acting, variant)
-            figures = episodes(acting, manifest, args.episodes, explore=variant == "train", learn=online)
+            figures = episodes(acting, manifest, args.episodes, explore=variant in EXPLORING, learn=online)
             print(f"| {run_dir.name} | {step} | {variant} | {row(figures)} |", flush=True)
             if args.per_episode:
                 print("\n".join(episode_rows(figures)), flush=True)

@@ -9,6 +9,7 @@ import torch
 
 import envs
 from bench.eval_variants import (
+    EXPLORING,
     distance_figures,
     episode_rows,
     episodes,
@@ -50,6 +51,8 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     assert agent.cfg.mpc and agent.planner.cfg.action_select == "elite"
     set_variant(agent, "train")  # the planner's mean rule, acting with training noise (eval=False)
     assert agent.cfg.mpc and agent.planner.cfg.action_select == "mean"
+    set_variant(agent, "prior_train")  # a draw from the policy prior, as a mpc=False agent acts while training
+    assert not agent.cfg.mpc and "prior_train" in EXPLORING and "prior" not in EXPLORING
     with pytest.raises(ValueError, match="variant must be one of"):
         set_variant(agent, "median")
 
@@ -78,6 +81,12 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     online = episodes(agent, manifest, 1, learn=True)  # stores every transition and updates as training does
     assert len(agent.buffer) == n_buffer + 100 and agent.num_updates > n_updates
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.model.parameters(), strict=True))
+    set_variant(agent, "prior_train")  # past the seed steps now: act(eval=False) draws from the prior
+    with torch.no_grad(), agent.eval_mode():
+        prior_mean = agent.model.pi(agent.model.encode(agent._obs_tensor(obs))).mean[0].numpy()
+    drawn = agent.act(obs, eval=False)
+    assert len(agent.buffer) >= agent.seed_steps and not np.allclose(drawn, prior_mean)
+    assert np.allclose(agent.act(obs, eval=True), prior_mean)
     assert set(online) == set(rows)
 
 
