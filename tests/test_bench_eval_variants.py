@@ -32,6 +32,12 @@ def _agent(spec) -> CDRED:
     return CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
 
 
+def _prior_mean(agent: CDRED, obs: np.ndarray) -> np.ndarray:
+    """The policy prior's mean action at `obs` (what `mpc=False` evaluation executes)."""
+    with torch.no_grad(), agent.eval_mode():
+        return agent.model.pi(agent.model.encode(agent._obs_tensor(obs))).mean[0].numpy()
+
+
 def test_variants_switch_the_action_rule_and_report_the_final_distance():
     torch.set_num_threads(1)
     env = envs.make("metaworld", "reach-v3", seed=0)
@@ -40,9 +46,7 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     env.close()
 
     set_variant(agent, "prior")
-    with torch.no_grad(), agent.eval_mode():
-        prior_mean = agent.model.pi(agent.model.encode(agent._obs_tensor(obs))).mean[0].numpy()
-    assert not agent.cfg.mpc and np.allclose(agent.act(obs, eval=True, t0=True), prior_mean)
+    assert not agent.cfg.mpc and np.allclose(agent.act(obs, eval=True, t0=True), _prior_mean(agent, obs))
 
     set_variant(agent, "mean")
     a = agent.act(obs, eval=True, t0=True)
@@ -82,8 +86,7 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
     assert len(agent.buffer) == n_buffer + 100 and agent.num_updates > n_updates
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.model.parameters(), strict=True))
     set_variant(agent, "prior_train")  # past the seed steps now: act(eval=False) draws from the prior
-    with torch.no_grad(), agent.eval_mode():
-        prior_mean = agent.model.pi(agent.model.encode(agent._obs_tensor(obs))).mean[0].numpy()
+    prior_mean = _prior_mean(agent, obs)
     drawn = agent.act(obs, eval=False)
     assert len(agent.buffer) >= agent.seed_steps and not np.allclose(drawn, prior_mean)
     assert np.allclose(agent.act(obs, eval=True), prior_mean)
