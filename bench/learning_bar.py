@@ -11,7 +11,8 @@ its seeds has reached count (a lagging or stopped seed truncates the curve, neve
 mean at each is compared with the bar. Printed per variant: seeds, evaluations within the budget, the first agent
 step whose seed mean reaches the bar, how many evaluations do, the mean over the evaluations after step 0, the best
 and the last. `--of-expert` divides each cell's values by its dataset's expert return (the "0.8 × expert return"
-bars); `--curves` adds each variant's per-evaluation table (per-seed values and their mean).
+bars); `--curves` adds each variant's per-evaluation table (per-seed values and their mean); `--variant TEXT ...`
+keeps the variants whose label contains every TEXT.
 
 Hand-written: the bar rule is the issues' own; reading the tree and naming variants is `analysis`'s.
 """
@@ -95,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--of-expert", action="store_true", help="divide values by the dataset's expert return")
     p.add_argument("--within", type=int, default=None, help="agent-step budget (default: every evaluation)")
     p.add_argument("--curves", action="store_true", help="print each variant's per-evaluation table")
+    p.add_argument("--variant", nargs="+", default=[], metavar="TEXT",
+                   help="keep the variants whose label contains every TEXT (e.g. method.mpc=False)")
     a = p.parse_args(argv)
     one = lambda v: [v] if v else None  # noqa: E731
     results = load_results(a.root).filter(suites=one(a.suite), tasks=one(a.task), methods=one(a.method))
     for problem in results.problems:
         print(f"skipped: {problem}", file=sys.stderr)
     sc = seed_curves(results, a.metric, a.of_expert)
+    sc = sc[sc["variant"].map(lambda label: all(t in label for t in a.variant))]
     if sc.empty:
         known = sorted(load_results(a.root).frame["metric"].astype(str).unique())
         print(f"no {a.metric} values under {a.root} for that selection; metrics present: {', '.join(known)}",

@@ -69,5 +69,8 @@ def test_cli_prints_the_ablation_arms_and_names_the_metrics_when_one_is_unknown(
     out = capsys.readouterr().out
     assert "iqmpc[method.grad_penalty=off]" in out and "iqmpc[method.grad_penalty=on]" in out
     assert "| 2000 | 0.80 | 0.70 | 0.75 |" in out  # grad_penalty on: seeds end at 0.8 and 0.7
+    assert main([str(tree), "--suite", "maniskill2", "--variant", "grad_penalty=off"]) == 0
+    out = capsys.readouterr().out
+    assert "grad_penalty=off" in out and "grad_penalty=on" not in out
     assert main([str(tree), "--metric", "eval/sucess"]) == 2
     assert "metrics present: " in capsys.readouterr().err
