@@ -77,7 +77,8 @@ def bar_summary(sc: pd.DataFrame, bar: float, within: int | None = None) -> pd.D
 
 
 def _markdown(df: pd.DataFrame, index: bool = False) -> str:
-    """A plain markdown table (pandas' `to_markdown` needs tabulate, which the project does not install)."""
+    """A compact markdown table as bench/results/README.md writes them (two decimals, `–` where missing); pandas'
+    `to_markdown` pads every column to its widest cell."""
     if index:
         df = df.reset_index()
     cells = [[("–" if pd.isna(v) else f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row]
@@ -90,7 +91,8 @@ def _markdown(df: pd.DataFrame, index: bool = False) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("root", help="results tree (results/<suite>/<task>/<method>/<cell_id>/)")
-    p.add_argument("--suite"), p.add_argument("--task"), p.add_argument("--method")
+    for key in ("suite", "task", "method"):
+        p.add_argument(f"--{key}", action="append", help="keep only this one (repeatable)")
     p.add_argument("--metric", default="eval/success", help="eval/success (last step), eval/success_any, eval/return")
     p.add_argument("--bar", type=float, default=0.8)
     p.add_argument("--of-expert", action="store_true", help="divide values by the dataset's expert return")
@@ -99,14 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variant", nargs="+", default=[], metavar="TEXT",
                    help="keep the variants whose label contains every TEXT (e.g. method.mpc=False)")
     a = p.parse_args(argv)
-    one = lambda v: [v] if v else None  # noqa: E731
-    results = load_results(a.root).filter(suites=one(a.suite), tasks=one(a.task), methods=one(a.method))
+    everything = load_results(a.root)
+    results = everything.filter(suites=a.suite, tasks=a.task, methods=a.method)
+    for key, chosen in (("suite", a.suite), ("task", a.task), ("method", a.method)):
+        present = sorted(everything.cells[key].astype(str).unique())
+        if chosen and not set(chosen) & set(present):
+            print(f"no cells with {key} {', '.join(chosen)} under {a.root}; present: {', '.join(present)}",
+                  file=sys.stderr)
+            return 2
     for problem in results.problems:
         print(f"skipped: {problem}", file=sys.stderr)
     sc = seed_curves(results, a.metric, a.of_expert)
     sc = sc[sc["variant"].map(lambda label: all(t in label for t in a.variant))]
     if sc.empty:
-        known = sorted(load_results(a.root).frame["metric"].astype(str).unique())
+        known = sorted(everything.frame["metric"].astype(str).unique())
         print(f"no {a.metric} values under {a.root} for that selection; metrics present: {', '.join(known)}",
               file=sys.stderr)
         return 2

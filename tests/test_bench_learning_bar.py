@@ -74,3 +74,5 @@ def test_cli_prints_the_ablation_arms_and_names_the_metrics_when_one_is_unknown(
     assert "grad_penalty=off" in out and "grad_penalty=on" not in out
     assert main([str(tree), "--metric", "eval/sucess"]) == 2
     assert "metrics present: " in capsys.readouterr().err
+    assert main([str(tree), "--task", "reach-v2"]) == 2
+    assert "present: PickCube-v0, reach-v3, soccer-v3" in capsys.readouterr().err
