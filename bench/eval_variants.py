@@ -11,7 +11,8 @@ body, 4.5 cm above the tool centre point), the closest approach, and how far the
 agent step in the episode's second half: an agent that stalls short of the goal shows a final distance near its
 closest with little motion; one that reaches the goal and drifts away shows a small closest approach and more
 motion. `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g.
-the `paper` planner on a `cpu`-size cell).
+the `paper` planner on a `cpu`-size cell); `--method KEY=VALUE ...` with other method settings that leave the
+networks as trained (e.g. IQ-MPC's `planner_q_reduce=all`).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -20,13 +21,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 import envs
+import methods
 from bench.reward_recovery import load_cell
 from methods.base import Transition
 from methods.common.agent import WorldModelAgent
@@ -51,6 +55,30 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
     if bad:
         raise ValueError(f"planner settings must be KEY=VALUE, got {bad}")
     return dict(kv.split("=", 1) for kv in pairs)
+
+
+NETWORK_KEYS = ("size", "model", "planner")  # what the checkpoint's shapes depend on (planner: `--planner`)
+
+
+def _scalar(text: str) -> object:
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def method_settings(pairs: list[str], cls: type) -> dict[str, object]:
+    """["key=value", ...] -> typed overrides of `cls.Config` (values read as YAML scalars, and `1e-3` as a float, as
+    Hydra reads them); unknown keys and the keys the networks depend on are refused."""
+    settings = {key: _scalar(value) for key, value in parse_settings(pairs).items()}
+    fields = {f.name for f in dataclasses.fields(cls.Config)} - set(NETWORK_KEYS)
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise ValueError(f"unknown or network-changing method settings {unknown}; valid: {sorted(fields)}")
+    return settings
 
 
 def set_planner(agent: WorldModelAgent, overrides: dict[str, str]) -> None:
@@ -173,16 +201,27 @@ def main() -> None:
     ap.add_argument("--per-episode", action="store_true", help="also print every episode's figures")
     ap.add_argument("--planner", nargs="+", default=[], metavar="KEY=VALUE",
                     help="MPPI settings for evaluation, e.g. num_samples=512 iterations=6 num_elites=64")
+    ap.add_argument("--method", nargs="+", default=[], metavar="KEY=VALUE", dest="method_settings",
+                    help="method settings that leave the networks as trained, e.g. planner_q_reduce=all")
     args = ap.parse_args()
     try:
         planner = parse_settings(args.planner)
+        parse_settings(args.method_settings)
     except ValueError as err:
         ap.error(str(err))
     torch.set_num_threads(args.threads)
+    if planner or args.method_settings:
+        print(f"settings: planner {planner or 'as trained'}, method {args.method_settings or 'as trained'}\n")
     print(f"| cell | agent step | rule | {ROW_HEADER} |")
     print(f"| --- | ---: | --- | {ROW_ALIGN} |")
     for run_dir in args.run_dirs:
-        overrides = {"compile": False} if args.eager else None
+        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").exists() else {}
+        try:
+            overrides = method_settings(args.method_settings, methods.get(manifest["method"])) if manifest else {}
+        except ValueError as err:
+            ap.error(f"{run_dir}: {err}")
+        if args.eager:
+            overrides["compile"] = False
         agent, manifest, step = load_cell(run_dir, method_overrides=overrides)
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")

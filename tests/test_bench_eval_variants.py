@@ -13,6 +13,7 @@ from bench.eval_variants import (
     distance_figures,
     episode_rows,
     episodes,
+    method_settings,
     parse_settings,
     row,
     set_planner,
@@ -113,6 +114,17 @@ def test_set_planner_evaluates_with_other_mppi_settings():
     assert parse_settings(["num_samples=512", "temperature=0.5"]) == {"num_samples": "512", "temperature": "0.5"}
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_settings(["num_samples"])
+
+
+def test_method_settings_are_typed_and_leave_the_networks_alone():
+    from methods.iqmpc import IQMPC
+
+    settings = method_settings(["planner_q_reduce=all", "planner_q_dropout=true", "beta=1e-3", "mpc=false"], IQMPC)
+    assert settings == {"planner_q_reduce": "all", "planner_q_dropout": True, "beta": 1e-3, "mpc": False}
+    with pytest.raises(ValueError, match=r"\['model'\].*valid: \['alpha'"):
+        method_settings(["model={latent_dim: 512}"], IQMPC)
+    with pytest.raises(ValueError, match="unknown or network-changing.*'planner_q_reduce'"):
+        method_settings(["planner_q=all"], IQMPC)
 
 
 def test_tcp_to_goal_is_what_reach_success_reads():
