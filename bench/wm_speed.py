@@ -4,9 +4,7 @@ fp32 matmul rate at the same thread count.
 
     .venv/bin/python -m bench.wm_speed --sizes paper cpu --threads 1 [--compile] [--device cuda] [--method cdred]
 
-`--compile` also checks that the compiled update and planner return values match eager ones; `--compare-unfused`
-(with `--compile`, on CPU) also times, in every round, a compiled twin from the same state that computes LayerNorm +
-Mish with inductor's code instead of the `methods.common.fused` kernel, and prints the time ratio.
+`--compile` also checks that the compiled update and planner return values match eager ones.
 """
 
 from __future__ import annotations
@@ -143,15 +141,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--suite", default="metaworld", help="metaworld: gradient penalty on; dmc: off")
     ap.add_argument("--compile", action="store_true")
-    ap.add_argument("--compare-unfused", action="store_true",
-                    help="with --compile: also time a compiled twin without the LayerNorm + Mish kernel, side by side")
     ap.add_argument("--updates", type=int, default=5)
     ap.add_argument("--plans", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3,
                     help="timing rounds, each between two matmul-rate measurements (shared machines drift)")
     args = ap.parse_args()
-    if args.compare_unfused and not args.compile:
-        ap.error("--compare-unfused compares two compiled agents: add --compile")
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device} threads {args.threads}: fp32 matmul rate measured before and after every timing round",
@@ -168,13 +162,7 @@ def main() -> None:
         name = f"{args.method} {size}{' compiled' if args.compile else ''}"
         print(f"[{name}] params {agent.model.num_learnable():,} | update {up_flops / 1e9:.2f} GFLOP | plan "
               f"{plan_flops / 1e9:.2f} GFLOP | gp {'on' if getattr(agent, 'use_gp', False) else 'off'}", flush=True)
-        unfused = None
-        if args.compare_unfused:
-            unfused = build(size, device, args.suite, True, method=args.method)
-            unfused.load_state_dict(copy.deepcopy(agent.state_dict()))
-            unfused.use_fused_kernels(False)
-            unfused.seed_steps = 0
-        fractions, ratios = [], []
+        fractions = []
         for rep in range(args.reps):
             before = matmul_rate(device)
             t_up = time_it(agent._update_once, device, args.updates)
@@ -184,20 +172,10 @@ def main() -> None:
             print(f"  round {rep}: matmul rate {rate / 1e9:.1f} GFLOP/s | update {1 / t_up:.2f} steps/s "
                   f"({t_up * 1e3:.0f} ms, {fractions[-1][0]:.0%} of matmul rate) | plan {t_plan * 1e3:.0f} ms/action "
                   f"({fractions[-1][1]:.0%})", flush=True)
-            if unfused is not None:
-                u_up = time_it(unfused._update_once, device, args.updates)
-                u_plan = time_it(lambda: unfused.act(obs, eval=True), device, args.plans)  # noqa: B023
-                ratios.append((t_up / u_up, t_plan / u_plan))
-                print(f"           without the kernel: update {u_up * 1e3:.0f} ms, plan {u_plan * 1e3:.0f} ms; "
-                      f"time ratio kernel / without: update {ratios[-1][0]:.2f}, plan {ratios[-1][1]:.2f}", flush=True)
         up, plan = zip(*fractions, strict=True)
         print(f"[{name}] fraction of matmul rate, median (best) over {args.reps} rounds: update "
               f"{float(np.median(up)):.0%} ({max(up):.0%}), plan {float(np.median(plan)):.0%} ({max(plan):.0%})",
               flush=True)
-        if ratios:
-            up_r, plan_r = zip(*ratios, strict=True)
-            print(f"[{name}] time with the LayerNorm + Mish kernel / without, median over {args.reps} rounds: update "
-                  f"{float(np.median(up_r)):.2f}, plan {float(np.median(plan_r)):.2f}", flush=True)
         if args.compile:
             print("  " + check_compiled_matches_eager(size, device, args.suite, args.method), flush=True)
 

@@ -63,7 +63,6 @@ class CDREDConfig(AgentConfig):
     eps_clip: tuple[float, float] | None = None  # clip of y before √ in ε; None: |y| (released code)
     reward_input: str = "latent"  # "latent" (paper) | "obs": reward model on raw observations (§4.5, Fig. 9)
     compile: bool = False  # torch.compile the planner's return estimate, the model loss and the policy loss
-    #                        (on CPU also LayerNorm + Mish by the kernel of methods.common.fused)
 
     def __post_init__(self) -> None:
         super().__post_init__()

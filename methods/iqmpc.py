@@ -14,7 +14,6 @@ with V(z) = Q(z, a) − β log π(a|z), a ~ π(·|z). Weighted sums over t are d
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -71,7 +70,6 @@ class IQMPCConfig(AgentConfig):
     # "policy": −β log π(â_t|z_t) of a fresh policy sample â_t (released code), independent of the planned action.
     planner_entropy: str = "action"
     compile: bool = False  # torch.compile the loss computation and the planner's return estimate
-    #                        (on CPU also LayerNorm + Mish by the kernel of methods.common.fused)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -265,8 +263,7 @@ class IQMPC(WorldModelAgent):
         x = torch.cat([zs[:-1], action], dim=-1).detach()  # (H, B, D)
         eps = torch.rand(H, n_e, 1, device=self.device)
         x_hat = eps * x[:, :n_e] + (1 - eps) * x[:, n_e:]
-        q_fn = functools.partial(self.model.qs, fused=False)  # differentiated twice: torch ops, not the kernel
-        pen = gradient_penalty(q_fn, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
+        pen = gradient_penalty(self.model.qs, x_hat.reshape(-1, x.shape[-1]), self.model.cfg.num_q)
         return (w * pen.view(-1, H, n_e).mean(dim=(0, 2))).sum() / H
 
     def _pi_loss_eager(self, zd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

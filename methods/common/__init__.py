@@ -2,7 +2,6 @@
 
 - `config`: `ModelConfig`, `PlannerConfig` and their `paper` / `cpu` / `smoke` presets
 - `layers`: NormedLinear, SimNorm, `mlp`, pixel encoder with `ShiftAug`
-- `fused`: LayerNorm + Mish as one CPU kernel (`csrc/ln_mish.cpp`), used by compiled CPU agents
 - `ensemble`: vectorised `EnsembleMLP` (Q ensemble), `dropout_multiplier`, `frozen_copy`, `polyak_update`
 - `world_model`: `WorldModel` (encode / next / pi / Q with target copy), `PolicyOut`
 - `twohot`: symlog, `TwoHot` regression, `RunningScale`

@@ -13,12 +13,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
 from envs.spec import EnvSpec
 from experts.demos import Demos
 from methods.base import Method, Transition
-from methods.common import fused
 from methods.common.buffer import SliceBuffer
 from methods.common.config import MODEL_PRESETS, PLANNER_PRESETS, ModelConfig, PlannerConfig
 from methods.common.planner import MPPI
@@ -127,18 +125,8 @@ class WorldModelAgent(Method):
         """`fn` under torch.compile when `enabled`, else `fn` itself. On CPU, inductor draws its random numbers
         with ATen's generator (`fallback_random`): its own per-element Philox is about 2x slower there (Q dropout
         masks, policy samples), and compiled runs then consume the same random stream as eager ones. On CUDA
-        inductor's fused generator is kept. On CPU, compiling also switches every layer of the agent's modules to
-        the LayerNorm + Mish kernel of `methods.common.fused` (inductor's own code for it is ~2x slower there)."""
-        if not enabled:
-            return fn
-        if self.device.type == "cpu":
-            self.use_fused_kernels(True)
-        return torch.compile(fn, options={"fallback_random": self.device.type == "cpu"})
-
-    def use_fused_kernels(self, enabled: bool) -> None:
-        """Switch every layer of the agent's modules to (or back from) the LayerNorm + Mish CPU kernel."""
-        for module in [m for m in vars(self).values() if isinstance(m, nn.Module)]:
-            fused.enable(module, enabled)
+        inductor's fused generator is kept."""
+        return torch.compile(fn, options={"fallback_random": self.device.type == "cpu"}) if enabled else fn
 
     # ----- acting -------------------------------------------------------------------------------------------------
     def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:

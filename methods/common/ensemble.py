@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.common import fused as fused_kernels
 from methods.common.layers import NormedLinear, mish
 
 
@@ -27,9 +26,7 @@ class EnsembleMLP(nn.Module):
     also be given as a sequence of parts (N, d_i) whose widths sum to `in` (e.g. latent and action): the first
     layer is then one matmul per part, so backward computes input gradients only for the parts that need them
     (the action in a policy loss, the latent in a model loss) instead of for their concatenation.
-    `heads` (LongTensor) selects a subset of heads; only those are computed. `fused`: LayerNorm + Mish by the CPU
-    kernel of `methods.common.fused` where it applies (`forward(..., fused=False)` overrides it: the gradient
-    penalty differentiates Q twice, which the kernel does not).
+    `heads` (LongTensor) selects a subset of heads; only those are computed.
     """
 
     def __init__(self, num_heads: int, in_dim: int, hidden: list[int], out_dim: int, dropout: float = 0.0) -> None:
@@ -42,7 +39,6 @@ class EnsembleMLP(nn.Module):
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, o)) for _, o in pairs])
         self.ln_weights = nn.ParameterList([nn.Parameter(torch.ones(E, 1, h)) for h in hidden])
         self.ln_biases = nn.ParameterList([nn.Parameter(torch.zeros(E, 1, h)) for h in hidden])
-        self.fused = False
         self.reset_parameters()
 
     def reset_parameters(self, zero_last: bool = True) -> None:
@@ -55,7 +51,7 @@ class EnsembleMLP(nn.Module):
             nn.init.zeros_(b)
 
     def forward(self, x: torch.Tensor | Sequence[torch.Tensor], heads: torch.Tensor | None = None,
-                detach: bool = False, fused: bool | None = None) -> torch.Tensor:
+                detach: bool = False) -> torch.Tensor:
         """`detach=True` uses detached parameters (gradients reach the input only: TD-MPC2's policy-loss Q)."""
 
         def sel(p: torch.Tensor) -> torch.Tensor:
@@ -87,11 +83,8 @@ class EnsembleMLP(nn.Module):
                 break
             if i == 0 and self.dropout > 0 and self.training:
                 h = h * dropout_multiplier(h, self.dropout)
-            if (self.fused if fused is None else fused) and fused_kernels.supports(h):
-                h = fused_kernels.ln_mish(h, sel(self.ln_weights[i]), sel(self.ln_biases[i]))
-            else:
-                h = F.layer_norm(h, h.shape[-1:])
-                h = mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
+            h = F.layer_norm(h, h.shape[-1:])
+            h = mish(h * sel(self.ln_weights[i]) + sel(self.ln_biases[i]))
         return h
 
     def head(self, i: int) -> nn.Sequential:

@@ -6,8 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.common import fused
-
 
 def mish(x: torch.Tensor) -> torch.Tensor:
     """Mish x·tanh(softplus(x)) written as x·n/(n+2), n = eˣ(eˣ+2): equal to F.mish within 1e-6 and about twice
@@ -38,22 +36,18 @@ class SimNorm(nn.Module):
 
 
 class NormedLinear(nn.Linear):
-    """Linear -> (Dropout) -> LayerNorm -> activation (Mish unless `act` is given). `fused`: LayerNorm + Mish by
-    the CPU kernel of `methods.common.fused` where it applies (same values up to float rounding)."""
+    """Linear -> (Dropout) -> LayerNorm -> activation (Mish unless `act` is given)."""
 
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.0, act: nn.Module | None = None):
         super().__init__(in_features, out_features)
         self.ln = nn.LayerNorm(out_features)
         self.act = act if act is not None else Mish()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
-        self.fused = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = super().forward(x)
         if self.dropout is not None:
             x = self.dropout(x)
-        if self.fused and isinstance(self.act, Mish) and fused.supports(x):
-            return fused.ln_mish(x, self.ln.weight, self.ln.bias, self.ln.eps)
         return self.act(self.ln(x))
 
 
