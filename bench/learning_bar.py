@@ -12,7 +12,7 @@ mean at each is compared with the bar. Printed per variant: seeds, evaluations w
 step whose seed mean reaches the bar, how many evaluations do, the mean over the evaluations after step 0, the best
 and the last. `--of-expert` divides each cell's values by its dataset's expert return (the "0.8 × expert return"
 bars); `--curves` adds each variant's per-evaluation table (per-seed values and their mean); `--variant TEXT ...`
-keeps the variants whose label contains every TEXT.
+keeps the variants whose label contains every TEXT; `--seeds N ...` keeps those seeds (e.g. a replication's new seeds).
 
 Hand-written: the bar rule is the issues' own; reading the tree and naming variants is `analysis`'s.
 """
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curves", action="store_true", help="print each variant's per-evaluation table")
     p.add_argument("--variant", nargs="+", default=[], metavar="TEXT",
                    help="keep the variants whose label contains every TEXT (e.g. method.mpc=False)")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="N", help="keep only these seeds")
     a = p.parse_args(argv)
     everything = load_results(a.root)
     results = everything.filter(suites=a.suite, tasks=a.task, methods=a.method)
@@ -113,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {problem}", file=sys.stderr)
     sc = seed_curves(results, a.metric, a.of_expert)
     sc = sc[sc["variant"].map(lambda label: all(t in label for t in a.variant))]
+    if a.seeds is not None:
+        present = sorted(sc["seed"].astype(int).unique())
+        sc = sc[sc["seed"].astype(int).isin(a.seeds)]
+        if sc.empty:
+            print(f"no seeds {', '.join(map(str, a.seeds))} in that selection; present: {', '.join(map(str, present))}",
+                  file=sys.stderr)
+            return 2
     if sc.empty:
         known = sorted(everything.frame["metric"].astype(str).unique())
         print(f"no {a.metric} values under {a.root} for that selection; metrics present: {', '.join(known)}",

@@ -72,6 +72,11 @@ def test_cli_prints_the_ablation_arms_and_names_the_metrics_when_one_is_unknown(
     assert main([str(tree), "--suite", "maniskill2", "--variant", "grad_penalty=off"]) == 0
     out = capsys.readouterr().out
     assert "grad_penalty=off" in out and "grad_penalty=on" not in out
+    assert main([str(tree), "--suite", "maniskill2", "--variant", "grad_penalty=on", "--seeds", "1", "--curves"]) == 0
+    out = capsys.readouterr().out
+    assert "| 2000 | 0.70 | 0.70 |" in out and "seed 0" not in out  # seed 1 alone: its value is the mean
+    assert main([str(tree), "--suite", "maniskill2", "--seeds", "7"]) == 2
+    assert "no seeds 7 in that selection; present: 0, 1" in capsys.readouterr().err
     assert main([str(tree), "--metric", "eval/sucess"]) == 2
     assert "metrics present: " in capsys.readouterr().err
     assert main([str(tree), "--task", "reach-v2"]) == 2
