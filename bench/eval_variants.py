@@ -11,8 +11,8 @@ body, 4.5 cm above the tool centre point), the closest approach, and how far the
 agent step in the episode's second half: an agent that stalls short of the goal shows a final distance near its
 closest with little motion; one that reaches the goal and drifts away shows a small closest approach and more
 motion. `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g.
-the `paper` planner on a `cpu`-size cell); `--method KEY=VALUE ...` with other method settings that leave the
-networks as trained (e.g. IQ-MPC's `planner_q_reduce=all`).
+the `paper` planner on a `cpu`-size cell); `--set KEY=VALUE ...` with other method settings that leave the networks
+as trained (e.g. IQ-MPC's `planner_q_reduce=all`; as `bench.learn --set`).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -201,7 +201,7 @@ def main() -> None:
     ap.add_argument("--per-episode", action="store_true", help="also print every episode's figures")
     ap.add_argument("--planner", nargs="+", default=[], metavar="KEY=VALUE",
                     help="MPPI settings for evaluation, e.g. num_samples=512 iterations=6 num_elites=64")
-    ap.add_argument("--method", nargs="+", default=[], metavar="KEY=VALUE", dest="method_settings",
+    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="method_settings",
                     help="method settings that leave the networks as trained, e.g. planner_q_reduce=all")
     args = ap.parse_args()
     try:
@@ -215,14 +215,20 @@ def main() -> None:
     print(f"| cell | agent step | rule | {ROW_HEADER} |")
     print(f"| --- | ---: | --- | {ROW_ALIGN} |")
     for run_dir in args.run_dirs:
-        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").exists() else {}
-        try:
-            overrides = method_settings(args.method_settings, methods.get(manifest["method"])) if manifest else {}
-        except ValueError as err:
-            ap.error(f"{run_dir}: {err}")
+        overrides = {}
+        manifest_path = run_dir / "manifest.json"
+        if args.method_settings and manifest_path.exists():  # else load_cell says what is missing
+            method_name = json.loads(manifest_path.read_text())["method"]
+            try:
+                overrides = method_settings(args.method_settings, methods.get(method_name))
+            except ValueError as err:
+                ap.error(f"{run_dir}: {err}")
         if args.eager:
             overrides["compile"] = False
-        agent, manifest, step = load_cell(run_dir, method_overrides=overrides)
+        try:
+            agent, manifest, step = load_cell(run_dir, method_overrides=overrides)
+        except ValueError as err:  # e.g. a --set value the method's config refuses
+            ap.error(f"{run_dir}: {err}")
         if not isinstance(agent, WorldModelAgent):
             raise SystemExit(f"{run_dir}: {manifest['method']} is not a world-model agent")
         for variant in args.variants:
