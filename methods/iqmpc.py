@@ -36,7 +36,8 @@ class IQMPCConfig(AgentConfig):
 
     The paper acts by MPPI (`mpc=True`, inherited). `mpc=False` acts with the policy prior instead (CDRED's released
     code); on reach-v3 it is the only rule with which a 3-seed evaluation reached the 0.8 last-step success bar
-    (bench/results, sessions 15–16).
+    (bench/results, sessions 15–16), though not steadily: with six seeds only once, at 15k, from TD-MPC2 demos
+    (session 18).
     """
 
     MODEL_DEFAULTS: ClassVar[dict[str, Any]] = {"critic": "scalar", "reward_head": False}
