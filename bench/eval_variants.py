@@ -12,7 +12,7 @@ agent step in the episode's second half: an agent that stalls short of the goal 
 closest with little motion; one that reaches the goal and drifts away shows a small closest approach and more
 motion. `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g.
 the `paper` planner on a `cpu`-size cell); `--set KEY=VALUE ...` with other method settings that leave the networks
-as trained (e.g. IQ-MPC's `planner_q_reduce=all`; as `bench.learn --set`).
+as trained (e.g. IQ-MPC's `planner_q_reduce=all`; Hydra override syntax, as `run_grid.py method.*`).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 
 import envs
 import methods
@@ -60,20 +61,15 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
 NETWORK_KEYS = ("size", "model", "planner")  # what the checkpoint's shapes depend on (planner: `--planner`)
 
 
-def _scalar(text: str) -> object:
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
-
-
 def method_settings(pairs: list[str], cls: type) -> dict[str, object]:
-    """["key=value", ...] -> typed overrides of `cls.Config` (values read as YAML scalars, and `1e-3` as a float, as
-    Hydra reads them); unknown keys and the keys the networks depend on are refused."""
-    settings = {key: _scalar(value) for key, value in parse_settings(pairs).items()}
+    """["key=value", ...] -> overrides of `cls.Config`, values typed by Hydra's override parser (as `run_grid.py`
+    reads `method.*`); unknown keys and the keys the networks depend on are refused."""
+    parse_settings(pairs)  # KEY=VALUE shape, with the same message as --planner
+    try:
+        parsed = OverridesParser.create().parse_overrides(pairs)
+    except HydraException as err:
+        raise ValueError(f"cannot parse method settings {pairs}: {err}") from None
+    settings = {ov.key_or_group: ov.value() for ov in parsed}
     fields = {f.name for f in dataclasses.fields(cls.Config)} - set(NETWORK_KEYS)
     unknown = sorted(set(settings) - fields)
     if unknown:
