@@ -1,6 +1,7 @@
 """The learned reward of a Meta-World reach cell where the gripper holds still at a known distance from the goal.
 
-Drives the tool centre point with a proportional controller to `goal + centre + d·u` (u a seeded random unit vector)
+Drives the tool centre point with a proportional controller to `goal + centre + d·u` (u a seeded random unit vector,
+or with `--axis` one signed coordinate axis, e.g. `y-`: short of a reach-v3 goal along the arm's direction of travel)
 for `--approach` agent steps, holds it there for `--hold` more, and prints, per distance d: the method's learned
 reward (`Method.reward_estimates`) and the true reward averaged over the hold steps, the distance to the goal
 actually held, the learned reward minus the one held at the smallest d on the same goal (goals move the reward
@@ -31,6 +32,21 @@ from runner.seeding import derive
 
 REACH_TASKS = ("reach-v3", "reach-wall-v3")
 DISTANCES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2)
+AXES = ("random", "x+", "x-", "y+", "y-", "z+", "z-")
+
+
+def direction(axis: str, rng: np.random.Generator | None) -> np.ndarray:
+    """The unit vector an episode's holds step along: seeded random, or a signed coordinate axis (world frame)."""
+    if axis not in AXES:
+        raise ValueError(f"unknown axis {axis!r}; valid: {', '.join(AXES)}")
+    if axis == "random":
+        if rng is None:
+            raise ValueError("a random direction needs a generator")
+        u = rng.normal(size=3)
+        return u / np.linalg.norm(u)
+    u = np.zeros(3)
+    u["xyz".index(axis[0])] = 1.0 if axis[1] == "+" else -1.0
+    return u
 
 
 def hold_at(env, offset: np.ndarray, approach: int, hold: int, seed: int, gain: float = 10.0
@@ -55,11 +71,11 @@ def hold_at(env, offset: np.ndarray, approach: int, hold: int, seed: int, gain: 
 
 
 def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
-              distances: tuple[float, ...] = DISTANCES, centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
-              ) -> list[dict[str, float]]:
-    """Per distance d from goal + `centre`: learned and true reward over the hold steps, held distance to the goal,
-    the learned reward minus the one held at the smallest d on the same goal (mean and sd over goals), latent
-    distance to that hold."""
+              distances: tuple[float, ...] = DISTANCES, centre: tuple[float, float, float] = (0.0, 0.0, 0.0),
+              axis: str = "random") -> list[dict[str, float]]:
+    """Per distance d from goal + `centre` along `axis` (see `direction`): learned and true reward over the hold
+    steps, held distance to the goal, the learned reward minus the one held at the smallest d on the same goal (mean
+    and sd over goals), latent distance to that hold."""
     cfg, seed = manifest["config"], int(manifest["seed"])
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "landscape"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
@@ -70,8 +86,7 @@ def landscape(method, manifest: dict, episodes: int, approach: int, hold: int,
     keys = ("learned", "true", "held", "dz", "expert", "behaviour")
     per_d: dict[float, dict[str, list[float]]] = {d: {k: [] for k in keys} for d in distances}
     for i in range(episodes):
-        u = rng.normal(size=3)
-        u /= np.linalg.norm(u)
+        u = direction(axis, rng)
         ep_seed = derive(seed, "landscape-episode", i)
         z_goal = None
         for d in sorted(distances):
@@ -110,6 +125,8 @@ def main() -> None:
     ap.add_argument("--centre", type=float, nargs=3, default=(0.0, 0.0, 0.0), metavar=("X", "Y", "Z"),
                     help="hold around goal + this offset (m); Meta-World's scripted reach expert holds its tool "
                          "centre point at about 0 0 -0.045")
+    ap.add_argument("--axis", choices=AXES, default="random",
+                    help="hold along this signed world axis instead of a random direction per goal")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -121,7 +138,8 @@ def main() -> None:
         if manifest["suite"] != "metaworld" or manifest["task"] not in REACH_TASKS:
             raise SystemExit(f"{run_dir}: reward_landscape drives the gripper to points near the goal, which "
                              f"means something on {', '.join(REACH_TASKS)}; got {manifest['task']}")
-        for r in landscape(method, manifest, args.episodes, args.approach, args.hold, centre=tuple(args.centre)):
+        for r in landscape(method, manifest, args.episodes, args.approach, args.hold, centre=tuple(args.centre),
+                           axis=args.axis):
             print(f"| {run_dir.name} | {step} | {r['d']:.2f} | {r['held']:.3f} | {r['learned']:+.3f} | "
                   f"{r['vs_goal']:+.3f} (± {r['vs_goal_sd']:.3f}) | {r['expert_vs_goal']:+.3f} | "
                   f"{r['behaviour_vs_goal']:+.3f} | {r['true']:.2f} | {r['dz']:.4f} |", flush=True)

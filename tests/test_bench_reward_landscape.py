@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import envs
-from bench.reward_landscape import hold_at, landscape
+from bench.eval_variants import goal_position, tcp_position
+from bench.reward_landscape import direction, hold_at, landscape
 from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
@@ -44,3 +45,31 @@ def test_landscape_rows_and_zero_difference_at_the_goal():
     assert rows[0]["expert_vs_goal"] == 0.0 and rows[0]["behaviour_vs_goal"] == 0.0
     assert rows[1]["expert_vs_goal"] + rows[1]["behaviour_vs_goal"] == pytest.approx(rows[1]["vs_goal"], abs=1e-5)
     assert rows[1]["behaviour_vs_goal"] != 0.0
+
+
+def test_direction_is_a_signed_axis_or_a_seeded_random_unit_vector():
+    rng = np.random.default_rng(0)
+    assert direction("y+", rng).tolist() == [0.0, 1.0, 0.0]
+    assert direction("z-", rng).tolist() == [0.0, 0.0, -1.0]
+    u = direction("random", np.random.default_rng(1))
+    assert np.linalg.norm(u) == pytest.approx(1.0) and np.all(u == direction("random", np.random.default_rng(1)))
+    with pytest.raises(ValueError, match="valid: random, x\\+, x-, y\\+, y-, z\\+, z-"):
+        direction("y", rng)
+
+
+def test_landscape_along_an_axis_holds_off_the_goal_on_that_axis_only():
+    torch.set_num_threads(1)
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    spec = env.wmil_spec
+    _, _, _, held = hold_at(env, 0.05 * direction("y-", None), approach=40, hold=5, seed=3)
+    tcp, goal = tcp_position(env), goal_position(env)
+    env.close()
+    assert abs(held - 0.05) < 0.01 and tcp[1] < goal[1] - 0.035 and np.all(np.abs(tcp[[0, 2]] - goal[[0, 2]]) < 0.01)
+    rng = np.random.default_rng(0)
+    demos = Demos([Episode(rng.normal(size=(11, 39)).astype(np.float32),
+                           rng.uniform(-1, 1, (10, 4)).astype(np.float32), np.zeros(10, np.float32))
+                   for _ in range(2)])
+    agent = CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+    manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
+    rows = landscape(agent, manifest, episodes=1, approach=30, hold=5, distances=(0.0, 0.05), axis="x+")
+    assert abs(rows[1]["held"] - 0.05) < 0.01 and rows[0]["held"] < 0.01
