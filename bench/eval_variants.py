@@ -10,9 +10,12 @@ the goal at the last step (on reach-v3 success is this distance < 5 cm; the obse
 body, 4.5 cm above the tool centre point), the closest approach, and how far the tool centre point still moves per
 agent step in the episode's second half: an agent that stalls short of the goal shows a final distance near its
 closest with little motion; one that reaches the goal and drifts away shows a small closest approach and more
-motion. `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with other MPPI settings (e.g.
-the `paper` planner on a `cpu`-size cell); `--set KEY=VALUE ...` with other method settings that leave the networks
-as trained (e.g. IQ-MPC's `planner_q_reduce=all`; Hydra override syntax, as `run_grid.py method.*`).
+motion. `--axes` adds, per world axis, the mean and sd of the final tool-centre-point-minus-goal offset and the slope
+of the final tool-centre-point coordinate on the goal's (1: the agent follows the goal on that axis; 0: it ends at
+the same place whatever the goal). `--per-episode` prints every episode; `--planner KEY=VALUE ...` evaluates with
+other MPPI settings (e.g. the `paper` planner on a `cpu`-size cell); `--set KEY=VALUE ...` with other method settings
+that leave the networks as trained (e.g. IQ-MPC's `planner_q_reduce=all`; Hydra override syntax, as
+`run_grid.py method.*`).
 
     .venv/bin/python -m bench.eval_variants results/metaworld/reach-v3/cdred/<cell_id> [--episodes 20]
 """
@@ -130,7 +133,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = 
     torch.manual_seed(derive(seed, "variants-torch"))
     env = envs.make(manifest["suite"], manifest["task"], seed=derive(seed, "variants"), obs=cfg["obs"],
                     **dict(cfg.get("env_options") or {}))
-    keys = ("return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal")
+    keys = ("return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal", "final_offset")
     rows: dict[str, list] = {k: [] for k in keys}
     metaworld = manifest["suite"] == "metaworld"
     for i in range(n):
@@ -157,6 +160,7 @@ def episodes(agent: WorldModelAgent, manifest: dict, n: int, *, explore: bool = 
         rows["min_dist"].append(closest)
         rows["late_motion"].append(motion)
         rows["goal"].append(goal_position(env) if metaworld else np.full(3, np.nan))
+        rows["final_offset"].append(tcp[-1] - goal_position(env) if metaworld else np.full(3, np.nan))
     env.close()
     return {k: np.asarray(v) for k, v in rows.items()}
 
@@ -178,6 +182,21 @@ def row(figures: dict[str, np.ndarray]) -> str:
             f"{_mean(figures['min_dist']):.3f} | {1e3 * _mean(figures['late_motion']):.1f}")
 
 
+def axis_rows(figures: dict[str, np.ndarray]) -> list[str]:
+    """Per world axis: mean and sd (cm) of the final tool-centre-point-minus-goal offset over episodes, and the
+    least-squares slope of the final tool-centre-point coordinate on the goal's (nan with fewer than 2 episodes or
+    one goal value)."""
+    offset, goal = 100 * figures["final_offset"], 100 * figures["goal"]
+    lines = []
+    for k, axis in enumerate("xyz"):
+        g, t = goal[:, k], goal[:, k] + offset[:, k]
+        slope = round(float(np.polyfit(g, t, 1)[0]), 2) + 0.0 if len(g) > 1 and np.ptp(g) > 0 else float("nan")
+        mean = round(float(offset[:, k].mean()), 2) + 0.0  # + 0.0: no "-0.00"
+        lines.append(f"  {axis}: final offset {mean:+.2f} ± {offset[:, k].std():.2f} cm | goal sd "
+                     f"{g.std():.2f} cm | slope of final position on goal {slope:.2f}")
+    return lines
+
+
 def episode_rows(figures: dict[str, np.ndarray]) -> list[str]:
     """One line per episode: return, last-step success, final / closest distance (cm), late motion (mm/step) and
     the goal's xyz (m)."""
@@ -195,6 +214,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eager", action="store_true", help="no torch.compile (actions equal up to float rounding)")
     ap.add_argument("--per-episode", action="store_true", help="also print every episode's figures")
+    ap.add_argument("--axes", action="store_true",
+                    help="Meta-World: also print the final offset to the goal per world axis, and how the final "
+                         "position follows the goal on each")
     ap.add_argument("--planner", nargs="+", default=[], metavar="KEY=VALUE",
                     help="MPPI settings for evaluation, e.g. num_samples=512 iterations=6 num_elites=64")
     ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="method_settings",
@@ -234,6 +256,8 @@ def main() -> None:
             set_variant(acting, variant)
             figures = episodes(acting, manifest, args.episodes, explore=variant in EXPLORING, learn=online)
             print(f"| {run_dir.name} | {step} | {variant} | {row(figures)} |", flush=True)
+            if args.axes and manifest["suite"] == "metaworld":
+                print("\n".join(axis_rows(figures)), flush=True)
             if args.per_episode:
                 print("\n".join(episode_rows(figures)), flush=True)
 

@@ -10,6 +10,7 @@ import torch
 import envs
 from bench.eval_variants import (
     EXPLORING,
+    axis_rows,
     distance_figures,
     episode_rows,
     episodes,
@@ -63,7 +64,9 @@ def test_variants_switch_the_action_rule_and_report_the_final_distance():
 
     manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
     rows = episodes(agent, manifest, 1)
-    assert set(rows) == {"return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal"}
+    assert set(rows) == {"return", "success", "success_any", "final_dist", "min_dist", "late_motion", "goal",
+                         "final_offset"}
+    assert np.linalg.norm(rows["final_offset"][0]) == pytest.approx(rows["final_dist"][0])
     goal = rows["goal"][0]  # reach-v3's goal space: x in [-0.1, 0.1], y in [0.8, 0.9], z in [0.05, 0.3]
     assert np.all(goal >= [-0.1, 0.8, 0.05]) and np.all(goal <= [0.1, 0.9, 0.3]) and "goal [" in episode_rows(rows)[0]
     assert rows["min_dist"][0] <= rows["final_dist"][0] and rows["late_motion"][0] >= 0
@@ -152,3 +155,14 @@ def test_distance_figures_tell_a_stall_from_a_drift():
     drift = [np.array([0.0, 0.0, z]) for z in (0.3, 0.1, 0.0, 0.03, 0.06, 0.09)]
     final, closest, motion = distance_figures(drift, np.zeros(3))
     assert (final, closest) == (0.09, 0.0) and motion == pytest.approx(0.03)
+
+
+def test_axis_rows_tell_an_axis_the_agent_follows_from_one_it_ignores():
+    """x: the final position follows the goal (slope 1, offset +1 cm); y: it ends at 0.85 whatever the goal (slope 0);
+    z: a single goal value (no slope)."""
+    goal = np.array([[-0.05, 0.80, 0.2], [0.0, 0.85, 0.2], [0.05, 0.90, 0.2]])
+    final = np.c_[goal[:, 0] + 0.01, np.full(3, 0.85), goal[:, 2]]
+    lines = axis_rows({"goal": goal, "final_offset": final - goal})
+    assert lines[0] == "  x: final offset +1.00 ± 0.00 cm | goal sd 4.08 cm | slope of final position on goal 1.00"
+    assert "final offset +0.00 ± 4.08 cm | goal sd 4.08 cm" in lines[1] and lines[1].endswith("goal 0.00")
+    assert lines[2].endswith("goal nan")
