@@ -60,7 +60,7 @@ def test_scripted_reach_success(reach):
     assert summarize(eps)["success_mean"] >= 0.9
 
 
-@pytest.mark.parametrize("kind,most_cm", [("scripted", 4.8), ("scripted_tcp", 1.5)])
+@pytest.mark.parametrize("kind,most_cm", [("scripted", 4.8), ("scripted_tcp", 1.5), ("scripted_tcp_fast", 1.0)])
 def test_reach_experts_final_tool_centre_distance(kind, most_cm):
     """Meta-World's rule aims the hand body and ends ~4.5 cm from the goal on most episodes (here 1.4 / 4.6 / 4.6);
     `scripted_tcp` aims the tool centre point that success reads and ends within ~1 cm (0.35 cm mean measured)."""
@@ -76,7 +76,25 @@ def test_reach_experts_final_tool_centre_distance(kind, most_cm):
         raw = env.unwrapped.raw
         distances.append(100 * np.linalg.norm(np.asarray(raw.tcp_center) - np.asarray(raw._target_pos)))
     assert max(distances) < most_cm
-    assert kind == "scripted_tcp" or np.mean(distances) > 3.0  # the stock rule's offset is what scripted_tcp removes
+    assert kind != "scripted" or np.mean(distances) > 3.0  # the stock rule's offset is what scripted_tcp removes
+
+
+def test_fast_reach_rule_closes_the_last_centimetres_without_creeping():
+    """Gain 50 closes the remaining offset in about one agent step once within 2 cm; gain 5 closes 10 % per step."""
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    steps_within_1cm = {}
+    for kind in ("scripted_tcp", "scripted_tcp_fast"):
+        policy, provenance = make_expert("metaworld", "reach-v3", kind)
+        assert provenance["expert_kind"] == kind and provenance["expert_checkpoint"] is None
+        obs, _ = env.reset(seed=1)
+        for t in range(1, 101):
+            obs, *_ = env.step(policy(obs))
+            raw = env.unwrapped.raw
+            if np.linalg.norm(np.asarray(raw.tcp_center) - np.asarray(raw._target_pos)) < 0.01:
+                steps_within_1cm[kind] = t
+                break
+    env.close()
+    assert steps_within_1cm["scripted_tcp_fast"] + 5 < steps_within_1cm["scripted_tcp"]
 
 
 @pytest.mark.parametrize("suite,task,source", [("metaworld", "reach-v3", "expert"),
