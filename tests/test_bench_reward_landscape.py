@@ -14,6 +14,16 @@ from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
 
+def _smoke_cdred(spec) -> tuple[CDRED, dict]:
+    """An untrained smoke-size CDRED agent on reach-v3 (random demos) and a manifest as `landscape` reads it."""
+    rng = np.random.default_rng(0)
+    demos = Demos([Episode(rng.normal(size=(11, 39)).astype(np.float32),
+                           rng.uniform(-1, 1, (10, 4)).astype(np.float32), np.zeros(10, np.float32))
+                   for _ in range(2)])
+    agent = CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+    return agent, {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
+
+
 def test_hold_at_reaches_and_holds_the_offset_point():
     env = envs.make("metaworld", "reach-v3", seed=0)
     obs, act, true_r, held = hold_at(env, np.array([0.0, 0.0, 0.0]), approach=40, hold=10, seed=3)
@@ -30,12 +40,7 @@ def test_landscape_rows_and_zero_difference_at_the_goal():
     env = envs.make("metaworld", "reach-v3", seed=0)
     spec = env.wmil_spec
     env.close()
-    rng = np.random.default_rng(0)
-    demos = Demos([Episode(rng.normal(size=(11, 39)).astype(np.float32),
-                           rng.uniform(-1, 1, (10, 4)).astype(np.float32), np.zeros(10, np.float32))
-                   for _ in range(2)])
-    agent = CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
-    manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
+    agent, manifest = _smoke_cdred(spec)
     rows = landscape(agent, manifest, episodes=2, approach=30, hold=5, distances=(0.0, 0.1))
     assert [r["d"] for r in rows] == [0.0, 0.1]
     assert rows[0]["vs_goal"] == 0.0 and rows[0]["dz"] == 0.0
@@ -65,11 +70,6 @@ def test_landscape_along_an_axis_holds_off_the_goal_on_that_axis_only():
     tcp, goal = tcp_position(env), goal_position(env)
     env.close()
     assert abs(held - 0.05) < 0.01 and tcp[1] < goal[1] - 0.035 and np.all(np.abs(tcp[[0, 2]] - goal[[0, 2]]) < 0.01)
-    rng = np.random.default_rng(0)
-    demos = Demos([Episode(rng.normal(size=(11, 39)).astype(np.float32),
-                           rng.uniform(-1, 1, (10, 4)).astype(np.float32), np.zeros(10, np.float32))
-                   for _ in range(2)])
-    agent = CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
-    manifest = {"config": {"obs": "state"}, "seed": 0, "suite": "metaworld", "task": "reach-v3"}
+    agent, manifest = _smoke_cdred(spec)
     rows = landscape(agent, manifest, episodes=1, approach=30, hold=5, distances=(0.0, 0.05), axis="x+")
     assert abs(rows[1]["held"] - 0.05) < 0.01 and rows[0]["held"] < 0.01
