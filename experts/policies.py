@@ -137,7 +137,6 @@ class MetaWorldReachTCP:
     # hand body − tool centre point, measured over 500 random-action steps: z 4.496 cm (sd 0.02), x, y < 0.1 cm mean
     HAND_ABOVE_TCP = np.array([0.0, 0.0, 0.045])
     GAIN = 5.0  # SawyerReachV3Policy's p
-
     KIND = "scripted_tcp"
 
     def __init__(self, task: str) -> None:
@@ -162,7 +161,8 @@ class MetaWorldReachTCPFast(MetaWorldReachTCP):
     mostly along y (the arm's direction of travel), take ~20 slow steps; gain 50 closes the whole offset in one step
     once within 2 cm. Over 20 episodes (seeds 0–19): within 5 cm after 14.3 agent steps (gain 5: 18.1), final
     distance 0.08 cm mean (0.33), and 0.6 % of steps (7.8 %) creep within 1.5 cm of the goal in x and z but 1.5–6 cm
-    off in y below 5 mm per step — states an imitator parked short in y would share with the expert."""
+    off in y below 5 mm per step — states an imitator parked short in y would share with the expert. CDRED from
+    these demos did worse than from `scripted_tcp` and still missed in y (bench/results README, session 19)."""
 
     KIND = "scripted_tcp_fast"
     GAIN = 50.0
