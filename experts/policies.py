@@ -168,6 +168,8 @@ class MetaWorldReachTCPFast(MetaWorldReachTCP):
     GAIN = 50.0
 
 
+REACH_TCP_RULES = {rule.KIND: rule for rule in (MetaWorldReachTCP, MetaWorldReachTCPFast)}
+
 def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> tuple[object, dict]:
     """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256; for a noisy
     kind also the plain kind and sigma)."""
@@ -190,10 +192,10 @@ def _make_plain_expert(suite: str, task: str, kind: str, root: Path | None) -> t
         source = f"metaworld=={metadata.version('metaworld')} metaworld.policies.ENV_POLICY_MAP[{task!r}]"
         return MetaWorldScripted(task), {"expert_kind": "scripted", "expert_checkpoint": None,
                                          "expert_checkpoint_sha256": None, "expert_source": source}
-    if kind in ("scripted_tcp", "scripted_tcp_fast"):
+    if kind in REACH_TCP_RULES:
         if suite != "metaworld":
             raise ValueError(f"scripted experts exist for metaworld only, not {suite!r}; use 'sac' or 'tdmpc2'")
-        cls = MetaWorldReachTCP if kind == "scripted_tcp" else MetaWorldReachTCPFast
+        cls = REACH_TCP_RULES[kind]
         source = f"experts.policies.{cls.__name__} (Meta-World's reach rule aimed at the tool centre point)"
         return cls(task), {"expert_kind": kind, "expert_checkpoint": None,
                            "expert_checkpoint_sha256": None, "expert_source": source}
