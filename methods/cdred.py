@@ -62,6 +62,8 @@ class CDREDConfig(AgentConfig):
     pred_loss_reduction: str = "mean"  # over the p dims: "mean" (code's MSELoss) | "sum" (‖·‖² as printed)
     eps_clip: tuple[float, float] | None = None  # clip of y before √ in ε; None: |y| (released code)
     reward_input: str = "latent"  # "latent" (paper) | "obs": reward model on raw observations (§4.5, Fig. 9)
+    reward_latent_grad: bool = True  # True: L^r trains encoder and dynamics through z_t (Eq. 15's joint objective,
+    #                                  released code); False: the predictors regress from sg(z_t) (not in the paper)
     compile: bool = False  # torch.compile the planner's return estimate, the model loss and the policy loss
 
     def __post_init__(self) -> None:
@@ -181,7 +183,8 @@ class CDRED(WorldModelAgent):
         q_logits = m.q_all(zs_t[:-1], action)  # (E, H, B, bins)
         value_ce = m.twohot.soft_ce(q_logits, td.unsqueeze(0)) * w.view(H, 1, 1)
         value_loss = value_ce.mean(dim=(2, 3)).sum() / (H * m.cfg.num_q)
-        pred_e, pred_b = self.reward.loss(r_in[:, :n_e], action[:, :n_e], r_in[:, n_e:], action[:, n_e:], c.rho)
+        p_in = r_in if c.reward_latent_grad else r_in.detach()
+        pred_e, pred_b = self.reward.loss(p_in[:, :n_e], action[:, :n_e], p_in[:, n_e:], action[:, n_e:], c.rho)
         loss = c.consistency_coef * consistency + c.value_coef * value_loss + c.pred_coef * (pred_e + pred_b)
         with torch.no_grad():
             r_b = r[:, n_e:].flatten()

@@ -32,6 +32,8 @@ ADDITIONS: tuple[Addition, ...] = (
     Addition(("demos_expert",), None, added="2026-12-03: demos from another expert kind; null = the suite default"),
     Addition(("method", "planner_entropy"), "action", methods=("iqmpc",),
              added="2026-12-04: IQ-MPC planner entropy term; 'action' = Algorithm 1 as before"),
+    Addition(("method", "reward_latent_grad"), True, methods=("cdred",),
+             added="2026-12-05: CDRED predictor loss into the latent; true = the joint objective as before"),
 )
 
 

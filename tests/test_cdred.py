@@ -130,6 +130,20 @@ def test_switches_policy_acting_obs_input_uncoupled() -> None:
     assert met["train/pred_loss_behav"] == 0.0
 
 
+@pytest.mark.parametrize("latent_grad", [True, False])
+def test_predictor_loss_reaches_the_encoder_only_with_reward_latent_grad(latent_grad: bool) -> None:
+    m = _make(reward_latent_grad=latent_grad, consistency_coef=0.0, value_coef=0.0)  # loss = 0.1 (L_E + L_π)
+    _run(m, 13)
+    obs, act = torch.randn(m.horizon + 1, 8, 6), torch.rand(m.horizon, 8, 2) * 2 - 1
+    m.optim.zero_grad(set_to_none=True)
+    loss, _, met = m._losses_eager(obs, act, torch.zeros(m.horizon, 4, 1), 4)
+    loss.backward()
+    assert loss.item() == pytest.approx(0.1 * (met["train/pred_loss_expert"] + met["train/pred_loss_behav"]).item())
+    enc = sum(p.grad.abs().sum().item() for p in m.model.encoder.parameters() if p.grad is not None)
+    pred = sum(p.grad.abs().sum().item() for p in m.reward.predictor_parameters() if p.grad is not None)
+    assert pred > 0 and ((enc > 0) if latent_grad else (enc == 0))
+
+
 @pytest.mark.parametrize("reward_input", ["latent", "obs"])
 def test_reward_estimates_are_the_cdred_reward_of_each_step(reward_input: str) -> None:
     m = _make(reward_input=reward_input)
