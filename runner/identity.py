@@ -34,6 +34,8 @@ ADDITIONS: tuple[Addition, ...] = (
              added="2026-12-04: IQ-MPC planner entropy term; 'action' = Algorithm 1 as before"),
     Addition(("method", "reward_latent_grad"), True, methods=("cdred",),
              added="2026-12-05: CDRED predictor loss into the latent; true = the joint objective as before"),
+    Addition(("method", "obs_norm"), "none",
+             added="2026-12-05: world-model agents' state normalisation; 'none' = raw states as before"),
 )
 
 

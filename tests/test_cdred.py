@@ -160,14 +160,31 @@ def test_reward_estimates_are_the_cdred_reward_of_each_step(reward_input: str) -
     assert m.model.training  # the diagnostic leaves the training mode as it was
 
 
-def test_exact_resume() -> None:
-    a = _make(seed=3)
+def test_obs_norm_standardises_with_the_demos_statistics() -> None:
+    obs = np.concatenate([ep.obs for ep in _demos().episodes]).astype(np.float64)
+    m = _make(obs_norm="demos")
+    torch.testing.assert_close(m.model.obs_norm.mean, torch.as_tensor(obs.mean(0), dtype=torch.float32))
+    torch.testing.assert_close(m.model.obs_norm.inv_std, torch.as_tensor(1 / np.maximum(obs.std(0), 0.01),
+                                                                         dtype=torch.float32))
+    plain = _make()
+    assert plain.model.obs_norm is None and "obs_norm.mean" not in plain.model.state_dict()
+    for name, p in plain.model.named_parameters():  # the same initial weights: only the encoder's input differs
+        assert torch.equal(p, dict(m.model.named_parameters())[name])
+    with pytest.raises(ValueError, match="obs_norm"):
+        CDREDConfig(obs_norm="running")
+
+
+@pytest.mark.parametrize("obs_norm", ["none", "demos"])
+def test_exact_resume(obs_norm: str) -> None:
+    a = _make(seed=3, obs_norm=obs_norm)
     _run(a, 14, seed=1)
     buf = io.BytesIO()
     torch.save(a.state_dict(), buf)
     acts_a, met_a = _run(a, 4, start=15, seed=1)
     buf.seek(0)
-    b = _make(seed=99)  # different init: everything must come from the checkpoint, frozen targets included
+    b = _make(seed=99, obs_norm=obs_norm)  # different init: all must come from the checkpoint, frozen targets too
+    if obs_norm == "demos":
+        b.model.obs_norm.mean.add_(1.0)  # the statistics must come from the checkpoint too
     b.load_state_dict(torch.load(buf, weights_only=False))
     acts_b, met_b = _run(b, 4, start=15, seed=1)
     for x, y in zip(acts_a, acts_b, strict=True):

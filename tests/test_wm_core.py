@@ -279,3 +279,19 @@ def test_mppi_action_is_the_mean_or_a_drawn_elite(rule: str):
 def test_planner_config_rejects_an_unknown_action_rule():
     with pytest.raises(ValueError, match="action_select"):
         PlannerConfig(action_select="median")
+
+
+def test_obs_normalizer_standardises_with_floor_and_clip_before_the_encoder():
+    wm = WorldModel((3,), 2, model_preset("smoke"))
+    obs = torch.tensor([[1.0, 5.0, 0.0], [3.0, 5.0, 100.0]])
+    raw = wm.encode(obs)
+    wm.set_obs_norm(torch.tensor([2.0, 5.0, 0.0]), torch.tensor([1.0, 0.0, 1.0]))  # sd 0 is floored at 0.01
+    want = torch.tensor([[-1.0, 0.0, 0.0], [1.0, 0.0, 10.0]])  # 100 clipped to 10
+    torch.testing.assert_close(wm.obs_norm(obs), want)
+    torch.testing.assert_close(wm.encode(obs), wm.encoder(want))
+    assert not torch.allclose(wm.encode(obs), raw)
+    assert wm.obs_norm(torch.tensor([[2.0, 5.02, 0.0]]))[0, 1].item() == pytest.approx(2.0)
+    assert {"obs_norm.mean", "obs_norm.inv_std"} <= set(wm.state_dict())
+    assert wm.num_learnable() == WorldModel((3,), 2, model_preset("smoke")).num_learnable()  # statistics are frozen
+    with pytest.raises(ValueError, match="state"):
+        WorldModel((9, 64, 64), 2, model_preset("smoke", num_channels=1)).set_obs_norm(torch.zeros(1), torch.ones(1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 import torch
 
 from envs.spec import EnvSpec
@@ -48,3 +49,9 @@ def test_tdmpc2_learns_a_constant_reward_and_resumes_exactly():
     other.load_state_dict(state)
     m_b, acts_b = _drive(other, 3, rng_b)
     assert m_a == m_b and all(np.array_equal(x, y) for x, y in zip(acts_a, acts_b, strict=True))
+
+
+def test_obs_norm_from_demos_needs_demos():
+    spec = EnvSpec("dmc", "toy", "state", (3,), 2, 10, 2, False)
+    with pytest.raises(ValueError, match="needs expert demonstrations"):
+        TDMPC2(tdmpc2_preset("smoke", obs_norm="demos"), spec, None, torch.device("cpu"), 0)

@@ -52,6 +52,10 @@ class AgentConfig:
     discount: float | None = None  # None: TD-MPC2 heuristic from the episode length
     updates_per_step: int = 1
     buffer_capacity: int = 10_000  # initial rows; the buffer grows as needed
+    # "none": raw states into the encoder (TD-MPC2, IQ-MPC, CDRED). "demos": each state dimension standardised with
+    # the expert demos' mean and sd (sd floored at 0.01, result clipped to ±10), frozen; not in the papers. Meta-World
+    # reach's goal y spans 10 cm (x 20, z 25), and the `cpu` runs left its first-layer weights at their init.
+    obs_norm: str = "none"
 
     def __post_init__(self) -> None:
         if self.size not in MODEL_PRESETS:
@@ -67,6 +71,8 @@ class AgentConfig:
         object.__setattr__(self, "planner", planner)
         if self.batch_size is None:
             object.__setattr__(self, "batch_size", self.BATCH[self.size])
+        if self.obs_norm not in ("none", "demos"):
+            raise ValueError(f"obs_norm must be 'none' or 'demos', got {self.obs_norm!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +83,16 @@ def adam(params: Any, device: torch.device, **kwargs: Any) -> torch.optim.Adam:
     size on CPU its step took 2.6-5.1 ms vs 22-26 ms for the default multi-tensor one, ~1 % of an update (bench/results,
     2026-12-04). A checkpoint written without it resumes with the optimiser settings it was saved with."""
     return torch.optim.Adam(params, fused=True if device.type in ("cpu", "cuda") else None, **kwargs)
+
+
+def demo_obs_stats(demos: Demos | None, spec: EnvSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension mean and sd of every observation in the demos (for `AgentConfig.obs_norm="demos"`)."""
+    if demos is None or len(demos) == 0:
+        raise ValueError("obs_norm='demos' needs expert demonstrations")
+    if len(spec.obs_shape) != 1:
+        raise ValueError("obs_norm='demos' applies to state (vector) observations only")
+    obs = torch.as_tensor(np.concatenate([ep.obs for ep in demos.episodes]), dtype=torch.float64)
+    return obs.mean(0).float(), obs.std(0, correction=0).float()
 
 
 class WorldModelAgent(Method):
@@ -93,6 +109,8 @@ class WorldModelAgent(Method):
         self.discount = cfg.discount if cfg.discount is not None else discount_heuristic(spec.episode_length)
         self.seed_steps = cfg.seed_steps if cfg.seed_steps is not None else seed_steps(spec.episode_length)
         self.model = WorldModel(spec.obs_shape, spec.action_dim, cfg.model).to(device)
+        if cfg.obs_norm == "demos":
+            self.model.set_obs_norm(*demo_obs_stats(demos, spec))
         enc = list(self.model.encoder.parameters())
         enc_ids = {id(p) for p in enc}
         rest = [p for p in self.model.model_parameters() if id(p) not in enc_ids]

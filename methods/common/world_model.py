@@ -40,6 +40,22 @@ def build_encoder(obs_shape: tuple[int, ...], cfg: ModelConfig) -> nn.Module:
     raise ValueError(f"unsupported observation shape {obs_shape}")
 
 
+class ObsNormalizer(nn.Module):
+    """s -> clip((s − μ) / max(σ, min_std), ±clip) with fixed per-dimension statistics (buffers, so checkpointed).
+
+    Hand-written because the ecosystem's normalisers (SB3 `VecNormalize`, gymnasium `NormalizeObservation`) keep
+    running statistics that drift while the world model trains; here μ, σ are frozen (the expert demos')."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor, min_std: float = 1e-2, clip: float = 10.0) -> None:
+        super().__init__()
+        self.clip = clip
+        self.register_buffer("mean", mean.detach().float().clone())
+        self.register_buffer("inv_std", 1.0 / std.detach().float().clamp_min(min_std))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return ((obs - self.mean) * self.inv_std).clamp(-self.clip, self.clip)
+
+
 class WorldModel(nn.Module):
     """h(s) -> z, d(z, a) -> z', π(z), Q(z, a) ensemble with a Polyak target copy, optional reward head."""
 
@@ -58,6 +74,13 @@ class WorldModel(nn.Module):
             nn.init.zeros_(self.reward[-1].weight)
         self.target_qs = frozen_copy(self.qs)
         self.twohot = TwoHot(cfg.num_bins, cfg.vmin, cfg.vmax) if cfg.critic == "twohot" or cfg.reward_head else None
+        self.obs_norm: ObsNormalizer | None = None  # see `set_obs_norm`
+
+    def set_obs_norm(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Standardise state observations before the encoder (`ObsNormalizer`); state encoders only."""
+        if not isinstance(self.encoder[0], nn.Linear):
+            raise ValueError("observation normalisation applies to state (vector) observations only")
+        self.obs_norm = ObsNormalizer(mean, std).to(self.encoder[0].weight.device)
 
     # ----- parameter groups -------------------------------------------------------------------------------------
     def model_parameters(self) -> list[nn.Parameter]:
@@ -82,6 +105,8 @@ class WorldModel(nn.Module):
         """obs (..., *obs_shape) -> z (..., latent)."""
         nd = 1 if isinstance(self.encoder[0], nn.Linear) else 3
         lead = obs.shape[: obs.dim() - nd]
+        if self.obs_norm is not None:
+            obs = self.obs_norm(obs)
         z = self.encoder(obs.reshape(-1, *obs.shape[obs.dim() - nd :]))
         return z.view(*lead, -1)
 
