@@ -43,8 +43,8 @@ def build_encoder(obs_shape: tuple[int, ...], cfg: ModelConfig) -> nn.Module:
 class ObsNormalizer(nn.Module):
     """s -> clip((s − μ) / max(σ, min_std), ±clip) with fixed per-dimension statistics (buffers, so checkpointed).
 
-    Hand-written because the ecosystem's normalisers (SB3 `VecNormalize`, gymnasium `NormalizeObservation`) keep
-    running statistics that drift while the world model trains; here μ, σ are frozen (the expert demos')."""
+    Hand-written because the ecosystem's normalisers (SB3 `VecNormalize`, gymnasium `NormalizeObservation`) wrap the
+    env and keep running statistics, while the demos and replay hold raw states; here μ, σ are the demos', frozen."""
 
     def __init__(self, mean: torch.Tensor, std: torch.Tensor, min_std: float = 1e-2, clip: float = 10.0) -> None:
         super().__init__()
