@@ -54,7 +54,7 @@ class AgentConfig:
     buffer_capacity: int = 10_000  # initial rows; the buffer grows as needed
     # "none": raw states into the encoder (TD-MPC2, IQ-MPC, CDRED). "demos": each state dimension standardised with
     # the expert demos' mean and sd (sd floored at 0.01, result clipped to ±10), frozen; not in the papers. Meta-World
-    # reach's goal y spans 10 cm (x 20, z 25), and the `cpu` runs left its first-layer weights at their init.
+    # reach's goal y spans 10 cm (x 20, z 25); the `cpu` runs left its first-layer weights at init (bench/results, s20).
     obs_norm: str = "none"
 
     def __post_init__(self) -> None:
