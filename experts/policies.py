@@ -170,6 +170,7 @@ class MetaWorldReachTCPFast(MetaWorldReachTCP):
 
 REACH_TCP_RULES = {rule.KIND: rule for rule in (MetaWorldReachTCP, MetaWorldReachTCPFast)}
 
+
 def make_expert(suite: str, task: str, kind: str, root: Path | None = None) -> tuple[object, dict]:
     """The expert policy of `kind` for a task, and its provenance (kind, checkpoint path and sha256; for a noisy
     kind also the plain kind and sigma)."""
