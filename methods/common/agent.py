@@ -89,7 +89,7 @@ def demo_obs_stats(demos: Demos | None, spec: EnvSpec) -> tuple[torch.Tensor, to
     """Per-dimension mean and sd of every observation in the demos (for `AgentConfig.obs_norm="demos"`)."""
     if demos is None or len(demos) == 0:
         raise ValueError("obs_norm='demos' needs expert demonstrations")
-    if len(spec.obs_shape) != 1:
+    if len(spec.obs_shape) != 1:  # before the statistics: over pixel demos they would take gigabytes
         raise ValueError("obs_norm='demos' applies to state (vector) observations only")
     obs = torch.as_tensor(np.concatenate([ep.obs for ep in demos.episodes]), dtype=torch.float64)
     return obs.mean(0).float(), obs.std(0, correction=0).float()
