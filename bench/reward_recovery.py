@@ -19,6 +19,7 @@ import torch
 
 import envs
 import methods
+from experts.demos import Demos
 from experts.rollout import rollout
 from runner import checkpoint
 from runner.demos import load as load_demos
@@ -33,6 +34,13 @@ def load_cell(run_dir: Path, device: str = "cpu",
               method_overrides: dict | None = None) -> tuple[methods.Method, dict, int]:
     """The cell's method with its latest checkpoint loaded; also the manifest and the checkpoint's agent step.
     `method_overrides` replace config keys that do not change the networks (e.g. `compile`)."""
+    method, manifest, step, _ = load_cell_with_demos(run_dir, device, method_overrides)
+    return method, manifest, step
+
+
+def load_cell_with_demos(run_dir: Path, device: str = "cpu", method_overrides: dict | None = None
+                         ) -> tuple[methods.Method, dict, int, Demos]:
+    """`load_cell`, plus the demos the cell trained on (loaded as the runner loads them)."""
     if not (run_dir / "manifest.json").exists() or not checkpoint.exists(run_dir):
         found = sorted(str(p.parent) for p in Path(run_dir).glob("**/manifest.json"))[:20]
         raise SystemExit(f"{run_dir} is not a cell directory with a checkpoint"
@@ -50,7 +58,7 @@ def load_cell(run_dir: Path, device: str = "cpu",
     state = checkpoint.load(run_dir)
     method.load_state_dict(state["method"])
     env.close()
-    return method, manifest, int(state["loop"]["step"])
+    return method, manifest, int(state["loop"]["step"]), demos
 
 
 class _Deterministic:
