@@ -60,7 +60,8 @@ def test_scripted_reach_success(reach):
     assert summarize(eps)["success_mean"] >= 0.9
 
 
-@pytest.mark.parametrize("kind,most_cm", [("scripted", 4.8), ("scripted_tcp", 1.5), ("scripted_tcp_fast", 1.0)])
+@pytest.mark.parametrize("kind,most_cm", [("scripted", 4.8), ("scripted_tcp", 1.5), ("scripted_tcp_fast", 1.0),
+                                          ("scripted_tcp_xlast", 1.5)])
 def test_reach_experts_final_tool_centre_distance(kind, most_cm):
     """Meta-World's rule aims the hand body and ends ~4.5 cm from the goal on most episodes (here 1.4 / 4.6 / 4.6);
     `scripted_tcp` aims the tool centre point that success reads and ends within ~1 cm (0.35 cm mean measured)."""
@@ -95,6 +96,28 @@ def test_fast_reach_rule_closes_the_last_centimetres_without_creeping():
                 break
     env.close()
     assert steps_within_1cm["scripted_tcp_fast"] + 5 < steps_within_1cm["scripted_tcp"]
+
+
+def test_xlast_reach_rule_comes_in_along_x():
+    """The L-shaped rule's steps 2–10 cm from the goal lie off it in x; the straight rule's in y (the arm's travel)."""
+    env = envs.make("metaworld", "reach-v3", seed=0)
+    near = {}
+    for kind in ("scripted_tcp", "scripted_tcp_xlast"):
+        policy, _ = make_expert("metaworld", "reach-v3", kind)
+        offsets = []
+        for seed in range(2):
+            obs, _ = env.reset(seed=seed)
+            policy.reset(seed)
+            for _ in range(100):
+                obs, *_ = env.step(policy(obs))
+                raw = env.unwrapped.raw
+                offset = np.asarray(raw.tcp_center) - np.asarray(raw._target_pos)
+                if 0.02 <= np.linalg.norm(offset) < 0.1:
+                    offsets.append(np.abs(offset))
+        near[kind] = np.mean(offsets, axis=0)
+    env.close()
+    assert near["scripted_tcp"][1] > 3 * near["scripted_tcp"][0]
+    assert near["scripted_tcp_xlast"][0] > 3 * max(near["scripted_tcp_xlast"][1:])
 
 
 @pytest.mark.parametrize("suite,task,source", [("metaworld", "reach-v3", "expert"),

@@ -68,7 +68,7 @@ def test_demos_expert_joins_the_cell_id_only_when_set():
 
 
 def test_unknown_demos_expert_lists_the_kinds():
-    valid = "scripted, scripted_tcp, scripted_tcp_fast, sac, tdmpc2"
+    valid = "scripted, scripted_tcp, scripted_tcp_fast, scripted_tcp_xlast, sac, tdmpc2"
     assert valid == ", ".join(EXPERT_KINDS)
     with pytest.raises(OverrideError, match=f"With demos_source=experts:load: unknown expert kind 'tdmpc3'; "
                                             f"valid: {valid}, or one of them with '-noise<sigma>'"):
