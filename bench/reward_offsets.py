@@ -64,10 +64,16 @@ def near_goal_offsets(demos: Demos, lo: float = 0.02, hi: float = 0.1) -> tuple[
 
 
 def _scores(method, obs: np.ndarray, action: np.ndarray) -> dict[str, float]:
-    """Mean learned reward over the steps and, where the method splits it, the mean of each term."""
-    row = {"learned": float(np.mean(method.reward_estimates(obs, action)))}
-    if hasattr(method, "reward_terms"):
-        row.update({k: float(np.mean(v)) for k, v in method.reward_terms(obs, action).items()})
+    """Mean learned reward over the steps and, where the method splits it, the mean of each term. Each call draws
+    from the same reseeded torch generator (common random numbers): IQ-MPC's decoded reward samples a ~ π for its
+    soft value, and a perturbation's difference should not carry that sampling noise."""
+    device = getattr(method, "device", torch.device("cpu"))
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(0)
+        row = {"learned": float(np.mean(method.reward_estimates(obs, action)))}
+        if hasattr(method, "reward_terms"):
+            torch.manual_seed(0)
+            row.update({k: float(np.mean(v)) for k, v in method.reward_terms(obs, action).items()})
     return row
 
 

@@ -60,3 +60,17 @@ def test_near_goal_offsets_reads_the_tool_centre_point_band_per_axis():
     obs[1:3, 1] -= [0.05, 0.2]  # one step 5 cm short in y (in the band), one 20 cm short (outside)
     share, mean_abs = near_goal_offsets(Demos([Episode(obs, np.zeros((T, 4), np.float32), np.zeros(T, np.float32))]))
     assert share == pytest.approx(1 / T) and np.allclose(mean_abs, [0.0, 0.05, 0.0], atol=1e-6)
+
+
+def test_offsets_score_a_method_without_reward_terms():
+    """IQ-MPC's learned reward is the decoded r = Q − γV′; it has no split, so only the total is reported."""
+    from methods.iqmpc import IQMPC, iqmpc_preset
+
+    torch.set_num_threads(1)
+    spec = EnvSpec(suite="metaworld", task="reach-v3", obs_mode="state", obs_shape=(39,), action_dim=4,
+                   episode_length=100, action_repeat=2, has_success=True)
+    demos = _demos()
+    agent = IQMPC(iqmpc_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+    rows = offsets(agent, demos, episodes=2, tail=4, distance=0.05)
+    assert rows[0]["minus_recorded"] == 0.0 and all(np.isfinite(r["learned"]) for r in rows)
+    assert not any(key.endswith("_term_minus_recorded") or key.startswith("expert") for key in rows[1])
