@@ -173,8 +173,8 @@ class MetaWorldReachTCPXLast(MetaWorldReachTCP):
     """`MetaWorldReachTCP` on an L-shaped path: first to a waypoint `X_DETOUR` m beside the goal in x (on the side
     of the workspace centre), then in along x alone. The straight rule's last centimetres run along y, the arm's
     direction of travel (its demos' steps 2–10 cm from the goal are 4.8 cm off in y, 0.7 and 0.9 in x and z); this
-    rule's run along x. A diagnostic expert: which axis an imitator's reward stays blind along within the success
-    radius follows the demos' approach direction (bench/results README, session 22)."""
+    rule's run along x. A diagnostic expert: fitted offline on these demos, CDRED's expert predictor is blind within
+    the success radius along x instead of y (bench/results README, session 22)."""
 
     KIND = "scripted_tcp_xlast"
     X_DETOUR = 0.12
