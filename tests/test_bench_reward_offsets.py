@@ -11,6 +11,9 @@ from envs.spec import EnvSpec
 from experts.demos import Demos, Episode
 from methods.cdred import CDRED, cdred_preset
 
+SPEC = EnvSpec(suite="metaworld", task="reach-v3", obs_mode="state", obs_shape=(39,), action_dim=4,
+               episode_length=100, action_repeat=2, has_success=True)
+
 
 def _demos(n: int = 3, T: int = 12) -> Demos:
     rng = np.random.default_rng(0)
@@ -37,10 +40,8 @@ def test_puck_from_takes_only_the_puck_columns_from_the_donor():
 
 def test_offsets_rows_recorded_is_zero_and_terms_add_up():
     torch.set_num_threads(1)
-    spec = EnvSpec(suite="metaworld", task="reach-v3", obs_mode="state", obs_shape=(39,), action_dim=4,
-                   episode_length=100, action_repeat=2, has_success=True)
     demos = _demos()
-    agent = CDRED(cdred_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+    agent = CDRED(cdred_preset("smoke", seed_steps=5), SPEC, demos, torch.device("cpu"), 0)
     rows = offsets(agent, demos, episodes=3, tail=5, distance=0.05)
     assert [r["variant"] for r in rows] == ["recorded", *(f"hand {a} 5 cm" for a in AXES), "puck of the next demo"]
     assert rows[0]["minus_recorded"] == 0.0 and rows[0]["sd"] == 0.0
@@ -67,10 +68,8 @@ def test_offsets_score_a_method_without_reward_terms():
     from methods.iqmpc import IQMPC, iqmpc_preset
 
     torch.set_num_threads(1)
-    spec = EnvSpec(suite="metaworld", task="reach-v3", obs_mode="state", obs_shape=(39,), action_dim=4,
-                   episode_length=100, action_repeat=2, has_success=True)
     demos = _demos()
-    agent = IQMPC(iqmpc_preset("smoke", seed_steps=5), spec, demos, torch.device("cpu"), 0)
+    agent = IQMPC(iqmpc_preset("smoke", seed_steps=5), SPEC, demos, torch.device("cpu"), 0)
     rows = offsets(agent, demos, episodes=2, tail=4, distance=0.05)
     assert rows[0]["minus_recorded"] == 0.0 and all(np.isfinite(r["learned"]) for r in rows)
     assert not any(key.endswith("_term_minus_recorded") or key.startswith("expert") for key in rows[1])
