@@ -2,7 +2,8 @@
 
 Kinds: `scripted` (Meta-World's shipped policies), `scripted_tcp` (reach-v3: the shipped rule aimed at the tool
 centre point that success reads, see `MetaWorldReachTCP`), `scripted_tcp_fast` (the same with gain 50: no slow final
-approach, see `MetaWorldReachTCPFast`), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
+approach, see `MetaWorldReachTCPFast`), `scripted_tcp_xlast` (the same rule on an L-shaped path whose last leg runs
+along x, a diagnostic; see `MetaWorldReachTCPXLast`), `sac` (an SB3 SAC checkpoint trained by `experts.sac`),
 `tdmpc2` (a TD-MPC2 RL agent trained by `experts.tdmpc2` on the world-model core), and the non-experts
 `random` and `noisy` used for embodiment data. Any kind takes a `-noise<sigma>` suffix (`scripted_tcp-noise0.3`):
 that expert with N(0, sigma^2) noise on every executed action, DART-style demos that also show recoveries from the
