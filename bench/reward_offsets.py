@@ -84,13 +84,13 @@ def offsets(method, demos: Demos, episodes: int, tail: int, distance: float) -> 
     if len(eps) < 2:
         raise ValueError(f"need at least 2 state-action demos of >= {tail} steps, got {len(eps)}")
     tails = [(e.obs[-tail - 1:], e.action[-tail:]) for e in eps]
-    variants = {"recorded": lambda o, i: o,
+    variants = {"recorded": None,
                 **{f"hand {a} {distance * 100:g} cm": (lambda o, i, a=a: shifted(o, a, distance)) for a in AXES},
                 "puck of the next demo": lambda o, i: puck_from(o, tails[(i + 1) % len(tails)][0])}
     base = [_scores(method, o, a) for o, a in tails]
     rows = []
     for name, make in variants.items():
-        scored = [_scores(method, make(o, i), a) for i, (o, a) in enumerate(tails)]
+        scored = base if name == "recorded" else [_scores(method, make(o, i), a) for i, (o, a) in enumerate(tails)]
         diff = {k: np.asarray([s[k] - b[k] for s, b in zip(scored, base, strict=True)]) for k in base[0]}
         rows.append({"variant": name, "learned": float(np.mean([s["learned"] for s in scored])),
                      "minus_recorded": float(diff["learned"].mean()), "sd": float(diff["learned"].std()),
